@@ -1,0 +1,33 @@
+# Two entry points (README, "Set-up"): `make run` and `make test`. Both create .venv if missing.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PORT ?= 8501
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: run test chromium benchmarks
+
+run: $(VENV)/.runtime-installed
+	$(PY) -m streamlit run app.py --server.address 127.0.0.1 --server.port $(PORT) --server.headless true
+
+test: $(VENV)/.dev-installed chromium
+	$(PY) -m pytest
+
+# Prints figures; not part of `make test` (timing belongs in benchmarks, not in tests).
+benchmarks: $(VENV)/.dev-installed
+	for script in benchmarks/*.py; do $(PY) $$script || exit 1; done
+
+$(PY):
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+$(VENV)/.runtime-installed: requirements.txt | $(PY)
+	$(PY) -m pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(PY)
+	$(PY) -m pip install -q -r requirements-dev.txt
+	touch $@ $(VENV)/.runtime-installed
+
+# Browser tests drive Debian's chromium; Playwright cannot download browsers here.
+chromium:
+	@test -x /usr/bin/chromium || ($(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium)

@@ -1,0 +1,5 @@
+import sys
+
+from hgym_core.cli import main
+
+sys.exit(main())

@@ -1,0 +1,91 @@
+"""Training configuration: every hyperparameter in one dataclass.
+
+Defaults are the published Health Gym v1 values (HEALTH_GYM_V1.md, "Training"); presets
+change only what they must and say why.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+from hgym_core.errors import HGymError
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 100
+    batch_size: int = 256
+    n_critic: int = 5
+    lambda_gp: float = 10.0
+    lambda_corr: float = 10.0
+    latent_dim: int = 128
+    hidden_dim: int = 128
+    lr: float = 1e-3
+    betas: tuple[float, float] = (0.9, 0.99)
+    # None derives the curriculum from the longest patient (10, 20, ..., 60 for 60 months).
+    curriculum: tuple[int, ...] | None = None
+    # The blog variant caps both correlation matrices at a random level u ~ U(0, 1).
+    corr_cap: bool = False
+    seed: int = 0
+    # "auto" picks CUDA when present, else the CPU; "cpu", "cuda" or "cuda:1" force one.
+    device: str = "auto"
+    # None leaves torch's default; the CPU has few cores and a UI thread needs one too.
+    cpu_threads: int | None = None
+    checkpoint_every: int = 1
+    # Train on a random subset of patients (None = all); the quick preset uses this.
+    max_patients: int | None = None
+
+    def validate(self) -> "TrainConfig":
+        """Raise HGymError naming the first impossible setting and how to fix it."""
+        positive_ints = ("epochs", "batch_size", "n_critic", "latent_dim", "hidden_dim", "checkpoint_every")
+        for name in positive_ints:
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise HGymError(f"Setting '{name}' must be a whole number of at least 1 (got {value!r}).")
+        for name in ("lambda_gp", "lambda_corr"):
+            if getattr(self, name) < 0:
+                raise HGymError(f"Setting '{name}' must be 0 or more (got {getattr(self, name)!r}).")
+        if not self.lr > 0:
+            raise HGymError(f"Setting 'lr' (learning rate) must be above 0 (got {self.lr!r}); 1e-3 is the published value.")
+        if len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas):
+            raise HGymError(f"Setting 'betas' must be two numbers in [0, 1) (got {self.betas!r}); (0.9, 0.99) is published.")
+        if self.curriculum is not None and (not self.curriculum or any(int(L) < 1 for L in self.curriculum)):
+            raise HGymError(f"Setting 'curriculum' must list sequence lengths of at least 1 (got {self.curriculum!r}).")
+        if self.cpu_threads is not None and self.cpu_threads < 1:
+            raise HGymError(f"Setting 'cpu_threads' must be at least 1 or empty (got {self.cpu_threads!r}).")
+        if self.max_patients is not None and self.max_patients < 2:
+            raise HGymError(f"Setting 'max_patients' must be at least 2 or empty (got {self.max_patients!r}).")
+        return self
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "TrainConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise HGymError(f"Unknown training setting(s) {unknown}; known settings are {sorted(known)}.")
+        values = dict(values)
+        if values.get("betas") is not None:
+            values["betas"] = tuple(values["betas"])
+        if values.get("curriculum") is not None:
+            values["curriculum"] = tuple(int(L) for L in values["curriculum"])
+        return cls(**values).validate()
+
+    def replace(self, **changes) -> "TrainConfig":
+        return dataclasses.replace(self, **changes).validate()
+
+
+# "quick" is tuned for a laptop CPU (see README, "Presets"); "health-gym" is the paper.
+PRESETS: dict[str, TrainConfig] = {
+    "health-gym": TrainConfig(),
+    "quick": TrainConfig(epochs=3, batch_size=128, hidden_dim=64, latent_dim=64, curriculum=(10, 20), max_patients=1000),
+}
+
+
+def preset(name: str) -> TrainConfig:
+    if name not in PRESETS:
+        raise HGymError(f"Unknown preset '{name}'; choose one of {sorted(PRESETS)}.")
+    return dataclasses.replace(PRESETS[name])

@@ -1,0 +1,9 @@
+"""The one error type users can cause (bad file, bad schema, impossible settings).
+
+Pages and the command line catch ``HGymError`` and show its message as is, so every
+message must say what is wrong, where (column, row, setting) and how to fix it.
+"""
+
+
+class HGymError(ValueError):
+    """A problem with user input, with a message meant to be shown to that user."""
