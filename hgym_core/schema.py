@@ -1,0 +1,305 @@
+"""What a longitudinal patient table holds: the id and time columns and one ``Variable`` per column.
+
+A ``Schema`` is proposed by ``Schema.infer(df)``, edited by the user, and saved as readable JSON
+next to every run. Loading checks every field and names the one that is wrong, so a hand-edited
+file either loads or says exactly what to change.
+
+Category order: ``infer`` lists labels sorted (numbers numerically, text alphabetically,
+False before True), so the same table always gives the same one-hot layout.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Literal, get_args
+
+import numpy as np
+import pandas as pd
+
+from hgym_core.errors import HGymError
+
+Kind = Literal["numeric", "binary", "categorical"]
+Transform = Literal["boxcox", "minmax", "log"]
+TimeMode = Literal["step", "irregular"]
+KINDS: tuple[str, ...] = get_args(Kind)
+TRANSFORMS: tuple[str, ...] = get_args(Transform)
+TIME_MODES: tuple[str, ...] = get_args(TimeMode)
+
+# Integer columns with at most this many distinct values are read as category codes (e.g. a
+# 1-5 severity grade); more levels look like a measurement.
+MAX_INTEGER_LEVELS = 10
+
+# Names are compared after lower-casing and dropping spaces, underscores and dashes.
+ID_NAMES = ("patientid", "patient", "id", "subject", "subjectid", "subjid", "pid", "personid",
+            "participantid", "participant", "stayid", "icustayid", "hadmid", "caseid", "recordid")
+TIME_NAMES = ("timestep", "time", "t", "step", "month", "months", "day", "days", "week", "weeks",
+              "hour", "hours", "visit", "visitno", "visitnumber", "charttime", "timepoint", "period")
+
+
+@dataclass
+class Variable:
+    """One column of the table (other than the id and time columns)."""
+
+    name: str
+    kind: Kind
+    # Ordered labels for binary/categorical, JSON scalars equal to the table's own values.
+    categories: list | None = None
+    transform: Transform = "boxcox"   # numeric only; boxcox is Health Gym's
+    static: bool = False              # constant within a patient (Gender, Ethnic)
+    unit: str = ""                    # display only
+
+
+@dataclass
+class Schema:
+    id_column: str
+    time_column: str
+    variables: list[Variable] = field(default_factory=list)   # in the table's column order
+    # step: time is a 0..T-1 counter (any common start); irregular: time is a number (e.g. days)
+    # whose gaps are encoded as a numeric channel and rebuilt on decode.
+    time_mode: TimeMode = "step"
+
+    @property
+    def names(self) -> list[str]:
+        return [v.name for v in self.variables]
+
+    @property
+    def columns(self) -> list[str]:
+        """Every column the table must have: id, time, then the variables."""
+        return [self.id_column, self.time_column, *self.names]
+
+    def variable(self, name: str) -> Variable:
+        for variable in self.variables:
+            if variable.name == name:
+                return variable
+        raise HGymError(f"The schema has no variable '{name}'; its variables are {self.names}.")
+
+    # ---- JSON ---------------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Schema":
+        """Build from plain data, rejecting a wrong field with a message that names it."""
+        _expect(isinstance(data, dict), "schema", "must be a JSON object with id_column, time_column and variables")
+        _no_unknown(data, {"id_column", "time_column", "variables", "time_mode"}, "schema")
+        for key in ("id_column", "time_column"):
+            _expect(isinstance(data.get(key), str) and data[key] != "", key, "must be a non-empty column name")
+        time_mode = data.get("time_mode", "step")
+        _expect(time_mode in TIME_MODES, "time_mode", f"must be one of {list(TIME_MODES)} (got {time_mode!r})")
+        raw_variables = data.get("variables")
+        _expect(isinstance(raw_variables, list) and raw_variables, "variables", "must be a non-empty list")
+        variables = [_variable_from_dict(raw, f"variables[{i}]") for i, raw in enumerate(raw_variables)]
+        schema = cls(data["id_column"], data["time_column"], variables, time_mode)
+        seen: set[str] = set()
+        for i, name in enumerate(schema.names):
+            _expect(name not in seen, f"variables[{i}].name", f"'{name}' appears twice; give each column one entry")
+            _expect(name not in (schema.id_column, schema.time_column), f"variables[{i}].name",
+                    f"'{name}' is the id or time column; remove it from variables")
+            seen.add(name)
+        _expect(schema.id_column != schema.time_column, "time_column", "must differ from id_column")
+        return schema
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> "Schema":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as problem:
+            raise HGymError(f"The schema is not valid JSON (line {problem.lineno}, column {problem.colno}: "
+                            f"{problem.msg}); fix the file or infer a new schema.") from None
+        return cls.from_dict(data)
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write atomically, so a crash never leaves half a schema under the final name."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(self.to_json() + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "Schema":
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError:
+            raise HGymError(f"Schema file '{path}' could not be read; check the path.") from None
+        return cls.from_json(text)
+
+    # ---- inference ----------------------------------------------------------------------
+    @classmethod
+    def infer(cls, df: pd.DataFrame, id_column: str | None = None, time_column: str | None = None) -> "Schema":
+        """Propose a schema: id and time columns, each variable's kind, labels and staticness."""
+        if len(df.columns) < 3:
+            raise HGymError(f"The table has {len(df.columns)} column(s); it needs a patient id column, "
+                            "a time column and at least one variable, one row per patient per time step.")
+        for given in (id_column, time_column):
+            if given is not None and given not in df.columns:
+                raise HGymError(f"Column '{given}' is not in the table; its columns are {list(df.columns)}.")
+        id_column = id_column or _find_id_column(df, exclude=time_column)
+        time_column = time_column or _find_time_column(df, id_column)
+        table = df.sort_values([id_column, time_column], kind="stable")
+        patient_starts = _patient_starts(table[id_column])
+        variables = [_infer_variable(name, table[name], patient_starts)
+                     for name in df.columns if name not in (id_column, time_column)]
+        return cls(id_column, time_column, variables, _infer_time_mode(table[time_column], patient_starts))
+
+
+# ---- loading helpers ---------------------------------------------------------------------
+def _expect(ok: bool, where: str, what: str) -> None:
+    if not ok:
+        raise HGymError(f"Schema field '{where}' {what}.")
+
+
+def _no_unknown(data: dict, known: set[str], where: str) -> None:
+    unknown = sorted(set(data) - known)
+    _expect(not unknown, where, f"has unknown field(s) {unknown}; allowed fields are {sorted(known)}")
+
+
+def _variable_from_dict(raw: object, where: str) -> Variable:
+    _expect(isinstance(raw, dict), where, "must be an object with at least name and kind")
+    _no_unknown(raw, {"name", "kind", "categories", "transform", "static", "unit"}, where)
+    name, kind = raw.get("name"), raw.get("kind")
+    _expect(isinstance(name, str) and name != "", f"{where}.name", "must be a non-empty column name")
+    where = f"{where} ('{name}')"
+    _expect(kind in KINDS, f"{where}.kind", f"must be one of {list(KINDS)} (got {kind!r})")
+    transform = raw.get("transform", "boxcox")
+    _expect(transform in TRANSFORMS, f"{where}.transform", f"must be one of {list(TRANSFORMS)} (got {transform!r})")
+    static, unit = raw.get("static", False), raw.get("unit", "")
+    _expect(isinstance(static, bool), f"{where}.static", f"must be true or false (got {static!r})")
+    _expect(isinstance(unit, str), f"{where}.unit", f"must be text (got {unit!r})")
+    categories = raw.get("categories")
+    if kind == "numeric":
+        _expect(categories in (None, []), f"{where}.categories", "must be empty for a numeric variable")
+        categories = None
+    else:
+        _expect(isinstance(categories, list) and len(categories) >= 1, f"{where}.categories",
+                f"must list the {kind} variable's labels in order")
+        _expect(all(isinstance(c, (str, int, float, bool)) for c in categories), f"{where}.categories",
+                "must hold only text, numbers or true/false")
+        _expect(len(set(map(_label_key, categories))) == len(categories), f"{where}.categories",
+                "has a label twice; list each label once")
+        if kind == "binary":
+            _expect(len(categories) == 2, f"{where}.categories",
+                    f"must hold exactly 2 labels for a binary variable (got {len(categories)}); "
+                    "use kind 'categorical' for more")
+    return Variable(name, kind, categories, transform, static, unit)
+
+
+def _label_key(label: object) -> tuple:
+    # True == 1 in Python; keep them apart so [True, 1] counts as two labels.
+    return (type(label) is bool, label)
+
+
+# ---- inference helpers -------------------------------------------------------------------
+def _normal(name: object) -> str:
+    return re.sub(r"[\s_\-.]", "", str(name)).lower()
+
+
+def _by_name(df: pd.DataFrame, names: tuple[str, ...], exclude: str | None) -> str | None:
+    normal = {_normal(c): c for c in reversed(df.columns) if c != exclude}
+    return next((normal[n] for n in names if n in normal), None)
+
+
+def _find_id_column(df: pd.DataFrame, exclude: str | None) -> str:
+    named = _by_name(df, ID_NAMES, exclude)
+    if named is not None:
+        return named
+    # By structure: the first column whose values repeat, each value in one unbroken run of
+    # rows or at least several rows per value (a patient has many rows).
+    for column in df.columns:
+        if column == exclude or df[column].isna().any() or pd.api.types.is_float_dtype(df[column]):
+            continue
+        n_unique = df[column].nunique()
+        if 2 <= n_unique <= len(df) // 2:
+            return column
+    raise HGymError("Could not find the patient id column: name it 'PatientID' (or id, subject) "
+                    "or choose it in the schema, one row per patient per time step.")
+
+
+def _find_time_column(df: pd.DataFrame, id_column: str) -> str:
+    named = _by_name(df, TIME_NAMES, id_column)
+    if named is not None:
+        return named
+    # By structure: the first numeric column with no gaps and no repeats within a patient.
+    for column in df.columns:
+        values = df[column]
+        if column == id_column or not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+            continue
+        if values.notna().all() and not df.duplicated([id_column, column]).any() and values.nunique() > 2:
+            return column
+    raise HGymError("Could not find the time column: name it 'Timestep' (or time, month, day, visit) "
+                    "or choose it in the schema; it must be a number that differs between a patient's rows.")
+
+
+def _patient_starts(ids: pd.Series) -> np.ndarray:
+    """Row positions where a new patient begins in an id-sorted column (boolean mask)."""
+    values = ids.to_numpy()
+    starts = np.ones(len(values), dtype=bool)
+    starts[1:] = values[1:] != values[:-1]
+    return starts
+
+
+def _infer_variable(name: str, values: pd.Series, patient_starts: np.ndarray) -> Variable:
+    observed = values.dropna()
+    labels = pd.unique(observed)
+    is_text = not pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+    is_integer = (not is_text and len(observed) > 0 and pd.api.types.is_numeric_dtype(observed)
+                  and bool(np.all(np.mod(observed.to_numpy(dtype=float, na_value=np.nan), 1) == 0)))
+    static = _constant_within_patients(values, patient_starts)
+    if pd.api.types.is_bool_dtype(values):
+        return Variable(name, "binary", [False, True], static=static)
+    if len(labels) == 2:
+        return Variable(name, "binary", _sorted_labels(labels), static=static)
+    if is_text or (is_integer and len(labels) <= MAX_INTEGER_LEVELS):
+        return Variable(name, "categorical", _sorted_labels(labels), static=static)
+    return Variable(name, "numeric", static=static)
+
+
+def _sorted_labels(labels: np.ndarray) -> list:
+    plain = [_json_scalar(label) for label in labels]
+    try:
+        return sorted(plain)
+    except TypeError:   # mixed text and numbers: order as text
+        return sorted(plain, key=str)
+
+
+def _json_scalar(value: object) -> object:
+    """A JSON-safe Python scalar equal to ``value`` (numpy scalars, integer-valued floats)."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return int(value) if float(value).is_integer() else float(value)
+    return str(value)
+
+
+def _constant_within_patients(values: pd.Series, patient_starts: np.ndarray) -> bool:
+    """True when no patient's value changes from one row to the next (needs repeated rows)."""
+    if patient_starts.all():
+        return False   # one row per patient: nothing to tell static from time-varying
+    array = values.to_numpy()
+    same_patient = ~patient_starts[1:]
+    missing = pd.isna(array)
+    changed = (array[1:] != array[:-1]) & ~(missing[1:] & missing[:-1])
+    return not bool(np.any(changed & same_patient))
+
+
+def _infer_time_mode(times: pd.Series, patient_starts: np.ndarray) -> TimeMode:
+    """step when every patient counts up by one from the same first time; else irregular."""
+    if not pd.api.types.is_numeric_dtype(times):
+        return "irregular"
+    values = times.to_numpy(dtype=float, na_value=np.nan)
+    steps = np.diff(values)[~patient_starts[1:]]
+    firsts = values[patient_starts]
+    if np.all(steps == 1) and np.all(firsts == firsts[0]):
+        return "step"
+    return "irregular"
+

@@ -1,0 +1,133 @@
+"""Schema: JSON round trip, rejection of wrong hand edits, and inference."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from hgym_core.errors import HGymError
+from hgym_core.schema import Schema, Variable
+
+HIV_SCHEMA = {
+    "VL": ("numeric", None, False), "CD4": ("numeric", None, False), "Rel CD4": ("numeric", None, False),
+    "Gender": ("binary", 2, True), "Ethnic": ("categorical", 4, True),
+    "Base Drug Combo": ("categorical", 6, False), "Comp. INI": ("categorical", 4, False),
+    "Comp. NNRTI": ("categorical", 4, False), "Extra PI": ("categorical", 6, False),
+    "Extra pk-En": ("binary", 2, False), "VL (M)": ("binary", 2, False),
+    "CD4 (M)": ("binary", 2, False), "Drug (M)": ("binary", 2, False),
+}
+
+
+def small_schema() -> Schema:
+    return Schema("PatientID", "Timestep", [
+        Variable("CD4", "numeric", unit="cells/µL"),
+        Variable("Gender", "binary", ["Male", "Female"], static=True),
+        Variable("Grade", "categorical", [1, 2, 3], transform="minmax"),
+        Variable("Flag", "binary", [False, True]),
+    ])
+
+
+def test_json_round_trip_keeps_every_field(tmp_path):
+    schema = small_schema()
+    assert Schema.from_json(schema.to_json()) == schema
+    path = schema.save(tmp_path / "run" / "schema.json")
+    assert Schema.load(path) == schema
+    # Readable: plain JSON with the labels as the table's own values.
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert data["variables"][1]["categories"] == ["Male", "Female"]
+    assert data["variables"][3]["categories"] == [False, True]
+
+
+def test_hand_edited_json_with_defaults_left_out_loads():
+    text = json.dumps({"id_column": "id", "time_column": "day", "time_mode": "irregular",
+                       "variables": [{"name": "HR", "kind": "numeric"},
+                                     {"name": "Sex", "kind": "binary", "categories": ["F", "M"]}]})
+    schema = Schema.from_json(text)
+    assert schema.variable("HR").transform == "boxcox"
+    assert schema.variable("Sex").static is False
+    assert schema.names == ["HR", "Sex"]
+    assert schema.columns == ["id", "day", "HR", "Sex"]
+
+
+@pytest.mark.parametrize("edit, field", [
+    (lambda d: d["variables"][0].update(kind="numerik"), "variables[0] ('CD4').kind"),
+    (lambda d: d["variables"][0].update(transform="sqrt"), "variables[0] ('CD4').transform"),
+    (lambda d: d["variables"][1].update(categories=["Male"]), "variables[1] ('Gender').categories"),
+    (lambda d: d["variables"][2].update(categories=[1, 2, 2]), "variables[2] ('Grade').categories"),
+    (lambda d: d["variables"][2].update(categories=None), "variables[2] ('Grade').categories"),
+    (lambda d: d["variables"][0].update(categories=["a"]), "variables[0] ('CD4').categories"),
+    (lambda d: d["variables"][1].update(static="yes"), "variables[1] ('Gender').static"),
+    (lambda d: d["variables"][0].update(colour="red"), "variables[0]"),
+    (lambda d: d["variables"][3].update(name="CD4"), "variables[3].name"),
+    (lambda d: d["variables"][3].update(name="Timestep"), "variables[3].name"),
+    (lambda d: d.update(time_mode="monthly"), "time_mode"),
+    (lambda d: d.pop("id_column"), "id_column"),
+    (lambda d: d.update(variables=[]), "variables"),
+])
+def test_wrong_json_is_rejected_naming_the_field(edit, field):
+    data = small_schema().to_dict()
+    edit(data)
+    with pytest.raises(HGymError) as error:
+        Schema.from_dict(data)
+    assert f"'{field}'" in str(error.value)
+
+
+def test_broken_json_text_is_rejected_with_its_line():
+    with pytest.raises(HGymError, match="line 1"):
+        Schema.from_json('{"id_column": "id",')
+
+
+def test_unknown_variable_lookup_names_the_known_ones():
+    with pytest.raises(HGymError, match="CD4"):
+        small_schema().variable("VL")
+
+
+def test_infer_on_the_built_in_cohort_gives_the_health_gym_table(hiv_cohort):
+    schema = Schema.infer(hiv_cohort)
+    assert (schema.id_column, schema.time_column, schema.time_mode) == ("PatientID", "Timestep", "step")
+    assert schema.names == list(HIV_SCHEMA)
+    for variable in schema.variables:
+        kind, classes, static = HIV_SCHEMA[variable.name]
+        assert variable.kind == kind, variable.name
+        assert (len(variable.categories) if variable.categories else None) == classes, variable.name
+        assert variable.static is static, variable.name
+        if kind == "numeric":
+            assert variable.transform == "boxcox"
+    assert set(schema.variable("Gender").categories) == {"Male", "Female"}
+    assert schema.variable("Ethnic").categories == sorted(["Asian", "African", "Caucasian", "Other"])
+
+
+def test_infer_finds_columns_by_structure_and_reads_kinds():
+    rng = np.random.default_rng(0)
+    n, steps = 6, 5
+    df = pd.DataFrame({
+        "who": np.repeat([f"p{i}" for i in range(n)], steps),
+        "dose": rng.uniform(0, 9, n * steps),                          # numeric
+        "days": np.tile([0, 3, 10, 11, 30], n) + np.repeat(np.arange(n), steps),  # irregular time
+        "grade": rng.integers(1, 5, n * steps),                        # few integer levels
+        "site": np.repeat(rng.choice(["A", "B", "C"], n), steps),      # text, constant per patient
+        "done": rng.integers(0, 2, n * steps).astype(bool),            # binary
+    })
+    schema = Schema.infer(df)
+    assert (schema.id_column, schema.time_column, schema.time_mode) == ("who", "days", "irregular")
+    kinds = {v.name: (v.kind, v.static) for v in schema.variables}
+    assert kinds == {"dose": ("numeric", False), "grade": ("categorical", False),
+                     "site": ("categorical", True), "done": ("binary", False)}
+    assert schema.variable("grade").categories == sorted(set(df["grade"].tolist()))
+    assert schema.variable("done").categories == [False, True]
+
+
+def test_infer_step_mode_accepts_a_counter_that_starts_at_one():
+    df = pd.DataFrame({"subject": np.repeat([1, 2, 3], 4), "Month": np.tile([1, 2, 3, 4], 3),
+                       "x": np.linspace(1, 2, 12)})
+    schema = Schema.infer(df)
+    assert (schema.id_column, schema.time_column, schema.time_mode) == ("subject", "Month", "step")
+
+
+def test_infer_without_an_id_column_says_how_to_fix():
+    df = pd.DataFrame({"a": [0.1, 0.2, 0.3], "b": [1.5, 2.5, 3.5], "c": [0.0, 1.0, 2.0]})
+    with pytest.raises(HGymError, match="PatientID"):
+        Schema.infer(df)
