@@ -102,6 +102,7 @@ class Generator(nn.Module):
 
     def __init__(self, spans: Sequence["Span"], latent_dim: int = 128, hidden_dim: int = 128):
         super().__init__()
+        self.spans = list(spans)
         self.latent_dim = latent_dim
         self.lstm = nn.LSTM(latent_dim, hidden_dim, batch_first=True, bidirectional=True)
         self.linear1 = nn.Linear(2 * hidden_dim, hidden_dim)
