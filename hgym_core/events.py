@@ -1,0 +1,41 @@
+"""What the trainer reports after each generator step (to callbacks, metrics.csv and jobs).
+
+Kept apart from trainer.py so that readers of progress (jobs, the command line, pages) need
+no torch models to understand it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+# metrics.csv columns, in file order; the dashboard's live plots read these names.
+METRIC_COLUMNS = ("epoch", "length", "step", "d_loss", "gp", "d_real", "d_fake", "w", "g_loss", "corr", "seconds")
+LOSS_COLUMNS = ("d_loss", "gp", "d_real", "d_fake", "w", "g_loss", "corr")
+
+
+@dataclass(frozen=True)
+class TrainEvent:
+    """One generator step. ``epoch`` counts from 1; ``step`` counts generator steps over the whole
+    run (resumes included) from 1; ``seconds`` is the wall time of this step's iteration
+    (n_critic critic updates + 1 generator update). ``w = d_real - d_fake`` estimates the
+    Wasserstein distance. ``epochs_target`` and ``steps_target`` say where the run ends, for ETAs."""
+
+    epoch: int
+    length: int
+    step: int
+    d_loss: float
+    gp: float
+    d_real: float
+    d_fake: float
+    w: float
+    g_loss: float
+    corr: float
+    seconds: float
+    epochs_target: int = 0
+    steps_target: int = 0
+
+    def as_row(self) -> dict:
+        """The metrics.csv row (METRIC_COLUMNS order)."""
+        values = asdict(self)
+        return {name: values[name] for name in METRIC_COLUMNS}
+

@@ -1,0 +1,199 @@
+"""Background training: a job is one thread; a registry allows one running job per process.
+
+The worker thread never touches a UI. It records plain floats under a lock; readers (a
+Streamlit fragment polling every second, the command line's progress line) call
+``snapshot()`` and get copies they can use without locking.
+
+A job runs any function called as ``train(callbacks=[...], stop_event=Event, log=callable)``
+that returns the final status ("finished" or "stopped") — ``Synthesizer.fit`` and
+``Synthesizer.resume`` have that shape::
+
+    registry.start("hiv-1", lambda **hooks: synthesizer.fit(df, "models/hiv-1", **hooks).status)
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+from collections import deque
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Callable, Mapping, Sequence
+
+from hgym_core.errors import HGymError
+from hgym_core.events import METRIC_COLUMNS, TrainEvent
+
+TrainFunction = Callable[..., "str | None"]
+ACTIVE = ("running", "stopping")
+RATE_WINDOW = 50  # steps per second over the last 50 steps: current speed, not the run's average
+
+
+@dataclass(frozen=True)
+class JobSnapshot:
+    """A consistent copy of a job's progress; every field is a plain value the caller owns."""
+
+    name: str
+    status: str  # created, running, stopping, stopped, finished, failed
+    epoch: int
+    epochs_target: int
+    length: int
+    step: int
+    steps_target: int
+    steps_per_second: float | None
+    eta_seconds: float | None
+    elapsed_seconds: float
+    history: dict[str, list[float]]  # METRIC_COLUMNS -> one value per step, oldest first
+    log: list[str]
+    error: str | None
+
+
+class TrainingJob:
+    """One training function running in a daemon thread, with stop, status and progress."""
+
+    def __init__(self, name: str, train: TrainFunction, history: Mapping[str, Sequence[float]] | None = None):
+        self.name = name
+        self._train = train
+        self._lock = threading.Lock()
+        self._stop_event = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._status = "created"
+        self._error: str | None = None
+        self.traceback: str | None = None  # for developers; users see ``error``
+        self._history: dict[str, list[float]] = {column: list((history or {}).get(column, ())) for column in METRIC_COLUMNS}
+        self._log: list[str] = []
+        self._last: TrainEvent | None = None
+        self._recent: deque[tuple[float, int]] = deque(maxlen=RATE_WINDOW)
+        self._started_at: float | None = None
+        self._ended_at: float | None = None
+
+    # control
+    def start(self) -> "TrainingJob":
+        with self._lock:
+            if self._thread is not None:
+                raise HGymError(f"Job '{self.name}' was already started; start a new job to train again.")
+            self._status = "running"
+            self._started_at = time.monotonic()
+            self._thread = threading.Thread(target=self._run, name=f"hgym-train-{self.name}", daemon=True)
+        self._note("started")
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Ask the trainer to stop; it does so before its next step and saves a checkpoint. Returns at once."""
+        with self._lock:
+            if self._status not in ACTIVE or self._stop_event.is_set():
+                return
+            self._stop_event.set()
+            self._status = "stopping"
+        self._note("stop requested")
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for the thread to end; True when it has."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return not self.is_active()
+
+    def is_active(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def status(self) -> str:
+        with self._lock:
+            return self._status
+
+    @property
+    def error(self) -> str | None:
+        with self._lock:
+            return self._error
+
+    def snapshot(self) -> JobSnapshot:
+        with self._lock:
+            last = self._last
+            rate = self._rate()
+            steps_target = last.steps_target if last else 0
+            eta = (steps_target - last.step) / rate if last and rate and steps_target >= last.step else None
+            elapsed = ((self._ended_at or time.monotonic()) - self._started_at) if self._started_at else 0.0
+            return JobSnapshot(
+                name=self.name, status=self._status,
+                epoch=last.epoch if last else 0, epochs_target=last.epochs_target if last else 0,
+                length=last.length if last else 0, step=last.step if last else 0, steps_target=steps_target,
+                steps_per_second=rate, eta_seconds=eta if self._status in ACTIVE else None,
+                elapsed_seconds=elapsed,
+                history={column: list(values) for column, values in self._history.items()},
+                log=list(self._log), error=self._error,
+            )
+
+    # what the worker thread calls
+    def _record(self, event: TrainEvent) -> None:
+        with self._lock:
+            for column, value in event.as_row().items():
+                self._history[column].append(value)
+            self._last = event
+            self._recent.append((time.monotonic(), event.step))
+
+    def _note(self, message: str) -> None:
+        with self._lock:
+            self._log.append(f"{datetime.now():%H:%M:%S} {message}")
+
+    def _rate(self) -> float | None:
+        if len(self._recent) < 2:
+            return None
+        (t0, s0), (t1, s1) = self._recent[0], self._recent[-1]
+        return (s1 - s0) / (t1 - t0) if t1 > t0 else None
+
+    def _run(self) -> None:
+        try:
+            outcome = self._train(callbacks=[self._record], stop_event=self._stop_event, log=self._note)
+            final = outcome if outcome in ("finished", "stopped") else (
+                "stopped" if self._stop_event.is_set() else "finished")
+            error = None
+        except Exception as problem:  # every failure becomes the job's message, never a silent death
+            final = "failed"
+            error = str(problem) if isinstance(problem, HGymError) else f"{type(problem).__name__}: {problem}"
+            self.traceback = traceback.format_exc()
+        with self._lock:
+            self._status, self._error, self._ended_at = final, error, time.monotonic()
+        self._note(f"error: {error}" if error else final)
+
+
+class JobRegistry:
+    """The process's training jobs by name; at most one is active at a time.
+
+    The dashboard keeps one registry per process (st.cache_resource), so a job outlives the
+    browser session that started it and every session sees the same jobs.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._jobs: dict[str, TrainingJob] = {}
+        self._latest: TrainingJob | None = None
+
+    def start(self, name: str, train: TrainFunction,
+              history: Mapping[str, Sequence[float]] | None = None) -> TrainingJob:
+        """Start ``train`` in a new job; HGymError naming the active job if there is one."""
+        with self._lock:
+            active = self._active()
+            if active is not None:
+                state = "stopping" if active.status == "stopping" else "training"
+                raise HGymError(f"Run '{active.name}' is still {state}; stop it or wait for it to end "
+                                f"before starting '{name}' (one training job at a time).")
+            job = TrainingJob(name, train, history)
+            self._jobs[name] = self._latest = job
+            job.start()
+            return job
+
+    def active(self) -> TrainingJob | None:
+        with self._lock:
+            return self._active()
+
+    def _active(self) -> TrainingJob | None:
+        return next((job for job in self._jobs.values() if job.is_active()), None)
+
+    def get(self, name: str) -> TrainingJob | None:
+        with self._lock:
+            return self._jobs.get(name)
+
+    def latest(self) -> TrainingJob | None:
+        with self._lock:
+            return self._latest

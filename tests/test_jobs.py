@@ -1,0 +1,148 @@
+"""Background jobs: stop, status, snapshots, error capture and one job per process.
+
+The training function here is a fake that emits events when the test lets it, so every
+check is about the job machinery and runs in milliseconds.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from hgym_core.errors import HGymError
+from hgym_core.events import METRIC_COLUMNS, TrainEvent
+from hgym_core.jobs import JobRegistry, TrainingJob
+
+WAIT = 5.0  # generous upper bound for a thread hand-off on a loaded 2-core machine
+
+
+def event(step: int, steps_target: int = 100) -> TrainEvent:
+    return TrainEvent(epoch=1, length=10, step=step, d_loss=-float(step), gp=0.1, d_real=1.0, d_fake=0.5, w=0.5,
+                      g_loss=0.2, corr=0.3, seconds=0.01, epochs_target=2, steps_target=steps_target)
+
+
+class FakeTraining:
+    """Emits one event per ``advance()``, checks the stop flag between steps like the trainer."""
+
+    def __init__(self, steps: int = 1000, fail_at: int | None = None):
+        self.steps, self.fail_at = steps, fail_at
+        self.allowed = threading.Semaphore(0)
+        self.done_steps = 0
+        self.emitted = threading.Event()
+        self.steps_after_stop = 0
+
+    def advance(self, n: int = 1) -> None:
+        for _ in range(n):
+            self.emitted.clear()
+            self.allowed.release()
+            assert self.emitted.wait(WAIT)
+
+    def __call__(self, callbacks, stop_event, log):
+        log("fake training started")
+        stop_seen_at = None
+        while self.done_steps < self.steps:
+            if stop_event.is_set():
+                log("checkpoint saved")
+                return "stopped"
+            if not self.allowed.acquire(timeout=0.01):
+                continue
+            self.done_steps += 1
+            if self.fail_at == self.done_steps:
+                raise RuntimeError(f"boom at step {self.done_steps}")
+            for callback in callbacks:
+                callback(event(self.done_steps, self.steps))
+            self.emitted.set()
+        return "finished"
+
+
+def test_job_runs_to_the_end_and_keeps_the_metric_history():
+    training = FakeTraining(steps=3)
+    job = TrainingJob("run-a", training).start()
+    training.advance(3)
+    assert job.join(WAIT)
+    snap = job.snapshot()
+    assert snap.status == job.status == "finished"
+    assert snap.step == 3 and snap.steps_target == 3
+    assert snap.history["step"] == [1, 2, 3]
+    assert snap.history["d_loss"] == [-1.0, -2.0, -3.0]
+    assert set(snap.history) == set(METRIC_COLUMNS)
+    assert snap.eta_seconds is None  # nothing left to wait for
+    assert any("fake training started" in line for line in snap.log) and snap.log[-1].endswith("finished")
+
+
+def test_stop_returns_at_once_and_training_stops_before_its_next_step():
+    training = FakeTraining()
+    job = TrainingJob("run-b", training).start()
+    training.advance(2)
+    started = time.monotonic()
+    job.stop()
+    assert time.monotonic() - started < 0.5
+    assert job.status in ("stopping", "stopped")
+    assert job.join(WAIT)
+    assert job.status == "stopped"
+    assert training.done_steps == 2  # no step ran after the stop request
+    log = job.snapshot().log
+    assert any("stop requested" in line for line in log) and any("checkpoint saved" in line for line in log)
+
+
+def test_snapshot_mid_run_has_speed_and_eta_and_is_a_copy():
+    training = FakeTraining(steps=100)
+    job = TrainingJob("run-c", training).start()
+    training.advance(5)
+    snap = job.snapshot()
+    assert snap.status == "running" and snap.step == 5 and snap.epoch == 1 and snap.length == 10
+    assert snap.steps_per_second is not None and snap.steps_per_second > 0
+    assert snap.eta_seconds == pytest.approx((100 - 5) / snap.steps_per_second)
+    snap.history["step"].append(999)
+    assert job.snapshot().history["step"] == [1, 2, 3, 4, 5]
+    job.stop()
+    assert job.join(WAIT)
+
+
+def test_an_exception_in_the_thread_becomes_the_job_error():
+    training = FakeTraining(fail_at=2)
+    job = TrainingJob("run-d", training).start()
+    training.allowed.release()
+    training.allowed.release()
+    assert job.join(WAIT)
+    assert job.status == "failed"
+    assert job.error == "RuntimeError: boom at step 2"
+    assert "Traceback" in job.traceback
+    assert job.snapshot().log[-1].endswith("error: RuntimeError: boom at step 2")
+
+
+def test_a_user_error_keeps_its_own_message():
+    def train(callbacks, stop_event, log):
+        raise HGymError("Setting 'lr' must be above 0.")
+
+    job = TrainingJob("run-e", train).start()
+    assert job.join(WAIT)
+    assert job.status == "failed" and job.error == "Setting 'lr' must be above 0."
+
+
+def test_history_from_an_earlier_session_is_kept_in_front():
+    training = FakeTraining(steps=1)
+    earlier = {column: [0.0] for column in METRIC_COLUMNS}
+    job = TrainingJob("run-f", training, history=earlier).start()
+    training.advance()
+    assert job.join(WAIT)
+    assert job.snapshot().history["step"] == [0.0, 1]
+
+
+def test_registry_allows_one_active_job_and_names_it():
+    registry = JobRegistry()
+    first = FakeTraining()
+    job = registry.start("first-run", first)
+    with pytest.raises(HGymError, match="first-run"):
+        registry.start("second-run", FakeTraining(steps=1))
+    assert registry.active() is job and registry.latest() is job
+    job.stop()
+    assert job.join(WAIT)
+    second = FakeTraining(steps=1)
+    job2 = registry.start("second-run", second)
+    second.advance()
+    assert job2.join(WAIT) and job2.status == "finished"
+    assert registry.active() is None
+    assert registry.get("first-run") is job and registry.latest() is job2
