@@ -21,6 +21,9 @@ import numpy as np
 import pandas as pd
 
 from hgym_core.errors import HGymError
+from hgym_core.validation import Problem, check, patient_starts, validate
+
+__all__ = ["Kind", "Transform", "TimeMode", "Variable", "Schema", "Problem", "validate", "check"]
 
 Kind = Literal["numeric", "binary", "categorical"]
 Transform = Literal["boxcox", "minmax", "log"]
@@ -145,10 +148,10 @@ class Schema:
         id_column = id_column or _find_id_column(df, exclude=time_column)
         time_column = time_column or _find_time_column(df, id_column)
         table = df.sort_values([id_column, time_column], kind="stable")
-        patient_starts = _patient_starts(table[id_column])
-        variables = [_infer_variable(name, table[name], patient_starts)
+        first = patient_starts(table[id_column])
+        variables = [_infer_variable(name, table[name], first)
                      for name in df.columns if name not in (id_column, time_column)]
-        return cls(id_column, time_column, variables, _infer_time_mode(table[time_column], patient_starts))
+        return cls(id_column, time_column, variables, _infer_time_mode(table[time_column], first))
 
 
 # ---- loading helpers ---------------------------------------------------------------------
@@ -238,21 +241,13 @@ def _find_time_column(df: pd.DataFrame, id_column: str) -> str:
                     "or choose it in the schema; it must be a number that differs between a patient's rows.")
 
 
-def _patient_starts(ids: pd.Series) -> np.ndarray:
-    """Row positions where a new patient begins in an id-sorted column (boolean mask)."""
-    values = ids.to_numpy()
-    starts = np.ones(len(values), dtype=bool)
-    starts[1:] = values[1:] != values[:-1]
-    return starts
-
-
-def _infer_variable(name: str, values: pd.Series, patient_starts: np.ndarray) -> Variable:
+def _infer_variable(name: str, values: pd.Series, first: np.ndarray) -> Variable:
     observed = values.dropna()
     labels = pd.unique(observed)
     is_text = not pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
     is_integer = (not is_text and len(observed) > 0 and pd.api.types.is_numeric_dtype(observed)
                   and bool(np.all(np.mod(observed.to_numpy(dtype=float, na_value=np.nan), 1) == 0)))
-    static = _constant_within_patients(values, patient_starts)
+    static = _constant_within_patients(values, first)
     if pd.api.types.is_bool_dtype(values):
         return Variable(name, "binary", [False, True], static=static)
     if len(labels) == 2:
@@ -281,24 +276,24 @@ def _json_scalar(value: object) -> object:
     return str(value)
 
 
-def _constant_within_patients(values: pd.Series, patient_starts: np.ndarray) -> bool:
+def _constant_within_patients(values: pd.Series, first: np.ndarray) -> bool:
     """True when no patient's value changes from one row to the next (needs repeated rows)."""
-    if patient_starts.all():
+    if first.all():
         return False   # one row per patient: nothing to tell static from time-varying
     array = values.to_numpy()
-    same_patient = ~patient_starts[1:]
+    same_patient = ~first[1:]
     missing = pd.isna(array)
     changed = (array[1:] != array[:-1]) & ~(missing[1:] & missing[:-1])
     return not bool(np.any(changed & same_patient))
 
 
-def _infer_time_mode(times: pd.Series, patient_starts: np.ndarray) -> TimeMode:
+def _infer_time_mode(times: pd.Series, first: np.ndarray) -> TimeMode:
     """step when every patient counts up by one from the same first time; else irregular."""
     if not pd.api.types.is_numeric_dtype(times):
         return "irregular"
     values = times.to_numpy(dtype=float, na_value=np.nan)
-    steps = np.diff(values)[~patient_starts[1:]]
-    firsts = values[patient_starts]
+    steps = np.diff(values)[~first[1:]]
+    firsts = values[first]
     if np.all(steps == 1) and np.all(firsts == firsts[0]):
         return "step"
     return "irregular"

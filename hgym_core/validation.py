@@ -1,0 +1,260 @@
+"""Checking a patient table against its schema: every problem at once, each with its fix.
+
+``validate(df, schema)`` lists ``Problem``s (errors block encoding; warnings say what will happen
+and how to avoid it). ``check(df, schema)`` raises one ``HGymError`` listing every error, or
+returns the table ready to encode: only the schema's columns, rows grouped by patient and in
+time order (rows out of order are sorted, not rejected), numbers stored as text converted.
+Re-exported from ``hgym_core.schema``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+import pandas as pd
+
+from hgym_core.errors import HGymError
+
+if TYPE_CHECKING:   # schema.py re-exports this module, so it is imported only for type hints
+    from hgym_core.schema import Schema
+
+MAX_CATEGORIES = 50
+EXAMPLE_ROWS = 5
+
+
+@dataclass
+class Problem:
+    column: str | None        # None for problems with the whole table
+    rows: list                # a few example row labels of the table as given
+    message: str              # names the column, the example rows and the fix
+    severity: Literal["error", "warning"] = "error"
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def validate(df: pd.DataFrame, schema: "Schema") -> list[Problem]:
+    """Every problem of ``df`` under ``schema`` (errors first within each column's checks)."""
+    return _Inspection(df, schema).problems
+
+
+def check(df: pd.DataFrame, schema: "Schema") -> pd.DataFrame:
+    """The cleaned table sorted by patient and time, or HGymError listing every blocking problem."""
+    inspection = _Inspection(df, schema)
+    errors = [p for p in inspection.problems if p.severity == "error"]
+    if errors:
+        listed = "\n".join(f"- {p.message}" for p in errors)
+        raise HGymError(f"The table does not fit the schema ({len(errors)} problem(s)):\n{listed}")
+    return inspection.table
+
+
+class _Inspection:
+    """Runs the checks once; keeps the sorted table so ``check`` need not sort twice."""
+
+    def __init__(self, df: pd.DataFrame, schema: "Schema"):
+        self.schema = schema
+        self.problems: list[Problem] = []
+        self.table = df
+        if not isinstance(df, pd.DataFrame) or len(df) == 0:
+            self._add(None, [], "The table is empty. Fix: load a table with one row per patient per time step.")
+            return
+        present = self._columns(df)
+        self.table = df[[c for c in df.columns if c in set(schema.columns)]]
+        if schema.id_column not in present or schema.time_column not in present:
+            return   # without both keys nothing below can be located
+        if self._keys():
+            self.table = _sorted(self.table, schema.id_column, schema.time_column)
+            self._rows_per_patient()
+        for variable in schema.variables:
+            if variable.name in present:
+                self._variable(variable)
+
+    def _add(self, column: str | None, rows, message: str, severity: str = "error") -> None:
+        self.problems.append(Problem(column, list(rows)[:EXAMPLE_ROWS], message, severity))
+
+    def _rows_of(self, mask) -> list:
+        return self.table.index[np.asarray(mask, dtype=bool)][:EXAMPLE_ROWS].tolist()
+
+    # ---- columns ------------------------------------------------------------------------
+    def _columns(self, df: pd.DataFrame) -> set:
+        present = set(df.columns)
+        for column in self.schema.columns:
+            if column not in present:
+                self._add(column, [], f"Column '{column}' is in the schema but not in the table. "
+                          f"Fix: add the column to the table, or remove '{column}' from the schema.")
+        for column in df.columns:
+            if column not in set(self.schema.columns):
+                self._add(column, [], f"Column '{column}' is not in the schema and will be ignored. "
+                          f"Fix: add '{column}' to the schema to generate it, or drop it from the table.", "warning")
+        return present
+
+    # ---- id and time --------------------------------------------------------------------
+    def _keys(self) -> bool:
+        """Checks the id and time columns; True when rows can be grouped and ordered."""
+        id_column, time_column = self.schema.id_column, self.schema.time_column
+        ids, times = self.table[id_column], self.table[time_column]
+        ok = True
+        if ids.isna().any():
+            self._add(id_column, self._rows_of(ids.isna()), f"Column '{id_column}' (patient id) has empty cells "
+                      f"(rows {_listed(self._rows_of(ids.isna()))}). Fix: give every row its patient's id.")
+            ok = False
+        if not pd.api.types.is_numeric_dtype(times) or pd.api.types.is_bool_dtype(times):
+            numbers = pd.to_numeric(times, errors="coerce")
+            bad = numbers.isna() & times.notna()
+            if bad.any():
+                rows = self._rows_of(bad)
+                self._add(time_column, rows, f"Column '{time_column}' (time) holds text such as "
+                          f"{times[bad].iloc[0]!r} (rows {_listed(rows)}). Fix: make time a number "
+                          "(a step counter, or days since the first visit for dates).")
+                return False
+            self.table = self.table.assign(**{time_column: numbers})
+            times = self.table[time_column]
+        values = times.to_numpy(dtype=np.float64, na_value=np.nan)
+        if np.isnan(values).any():
+            rows = self._rows_of(np.isnan(values))
+            self._add(time_column, rows, f"Column '{time_column}' (time) has empty cells (rows {_listed(rows)}). "
+                      "Fix: fill in each row's time or drop those rows.")
+            ok = False
+        if np.isinf(values).any():
+            rows = self._rows_of(np.isinf(values))
+            self._add(time_column, rows, f"Column '{time_column}' (time) holds ±inf (rows {_listed(rows)}). "
+                      "Fix: replace them with the row's real time.")
+            ok = False
+        if not ok:
+            return False
+        duplicated = self.table.duplicated([id_column, time_column], keep=False).to_numpy()
+        if duplicated.any():
+            rows = self._rows_of(duplicated)
+            self._add(time_column, rows, f"Columns '{id_column}' and '{time_column}' repeat the same patient and time "
+                      f"in {int(duplicated.sum())} rows (rows {_listed(rows)}). Fix: keep one row per patient per "
+                      "time step (drop or merge the duplicates).")
+            return False
+        return True
+
+    def _rows_per_patient(self) -> None:
+        id_column, time_column = self.schema.id_column, self.schema.time_column
+        first = patient_starts(self.table[id_column])
+        if first.sum() < 2:
+            self._add(id_column, [], f"Column '{id_column}' holds only {int(first.sum())} patient; training needs "
+                      "at least 2. Fix: load a table with more patients or choose the right id column.")
+        if self.schema.time_mode != "step":
+            return
+        times = self.table[time_column].to_numpy(dtype=np.float64)
+        starts = times[first]
+        broken = np.zeros(len(times), dtype=bool)
+        broken[1:] = (np.diff(times) != 1) & ~first[1:]
+        broken[first] = starts != starts.min()
+        if broken.any():
+            rows = self._rows_of(broken)
+            self._add(time_column, rows, f"Column '{time_column}' is a step counter in the schema, but some patients "
+                      f"skip steps or start later than {_plain(starts.min())} (rows {_listed(rows)}). Fix: set the "
+                      "schema's time_mode to 'irregular', or fill in the missing steps.")
+
+    # ---- variables ----------------------------------------------------------------------
+    def _variable(self, variable) -> None:
+        column = self.table[variable.name]
+        name = variable.name
+        if column.isna().all():
+            self._add(name, [], f"Column '{name}' is entirely empty. Fix: drop it from the table and the schema, "
+                      "or fill it in.")
+            return
+        if variable.kind == "numeric":
+            self._numeric(variable, column)
+        else:
+            self._labels(variable, column)
+        if variable.static:
+            self._static(variable)
+
+    def _numeric(self, variable, column: pd.Series) -> None:
+        name = variable.name
+        if not pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
+            numbers = pd.to_numeric(column, errors="coerce")
+            text = numbers.isna() & column.notna()
+            if text.any():
+                rows = self._rows_of(text)
+                self._add(name, rows, f"Column '{name}' is numeric in the schema but holds text such as "
+                          f"{column[text].iloc[0]!r} (rows {_listed(rows)}). Fix: correct or empty those cells, "
+                          "or change the variable's kind to categorical.")
+                return
+            self.table = self.table.assign(**{name: numbers})
+        values = self.table[name].to_numpy(dtype=np.float64, na_value=np.nan)
+        infinite = np.isinf(values)
+        if infinite.any():
+            rows = self._rows_of(infinite)
+            self._add(name, rows, f"Column '{name}' holds ±inf (rows {_listed(rows)}). Fix: replace those cells with "
+                      "a real value, or leave them empty to mark them missing.")
+            return
+        observed = values[~np.isnan(values)]
+        if observed.min() == observed.max():
+            self._add(name, [], f"Column '{name}' has the same value ({_plain(observed[0])}) in every row, so it "
+                      f"carries no information. Fix: drop '{name}' from the table and the schema.", "warning")
+        if variable.transform in ("boxcox", "log") and observed.min() <= 0:
+            rows = self._rows_of(values <= 0)
+            self._add(name, rows, f"Column '{name}' has zero or negative values (rows {_listed(rows)}) under the "
+                      f"{variable.transform} transform; they will be shifted by {_plain(-observed.min())} before it. "
+                      f"Fix: nothing needed, or set '{name}' transform to 'minmax' if the shift is unwanted.",
+                      "warning")
+
+    def _labels(self, variable, column: pd.Series) -> None:
+        name = variable.name
+        codes = pd.Index(variable.categories).get_indexer(column)
+        empty = column.isna().to_numpy()
+        if empty.any():
+            rows = self._rows_of(empty)
+            self._add(name, rows, f"Column '{name}' ({variable.kind}) has empty cells (rows {_listed(rows)}). Fix: "
+                      "fill them with a label such as 'Unknown' and add it to the categories.")
+        unknown = (codes < 0) & ~empty
+        if unknown.any():
+            rows = self._rows_of(unknown)
+            labels = pd.unique(column[unknown])[:EXAMPLE_ROWS].tolist()
+            self._add(name, rows, f"Column '{name}' has labels not in the schema: {labels} (rows {_listed(rows)}). "
+                      f"Fix: add them to the categories of '{name}', or correct those cells.")
+        if len(variable.categories) > MAX_CATEGORIES:
+            self._add(name, [], f"Column '{name}' has {len(variable.categories)} categories, more than "
+                      f"{MAX_CATEGORIES}. Fix: group rare labels into 'Other', or make '{name}' numeric if it is a "
+                      "measurement.")
+        seen = np.unique(codes[codes >= 0])
+        if len(seen) == 1 and not unknown.any():
+            self._add(name, [], f"Column '{name}' has the same label ({variable.categories[seen[0]]!r}) in every row, "
+                      f"so it carries no information. Fix: drop '{name}' from the table and the schema.", "warning")
+
+    def _static(self, variable) -> None:
+        name = variable.name
+        values = self.table[name].to_numpy()
+        first = patient_starts(self.table[self.schema.id_column])
+        missing = pd.isna(values)
+        changed = np.zeros(len(values), dtype=bool)
+        changed[1:] = (values[1:] != values[:-1]) & ~(missing[1:] & missing[:-1]) & ~first[1:]
+        if changed.any():
+            rows = self._rows_of(changed)
+            self._add(name, rows, f"Column '{name}' is static in the schema but changes within patients "
+                      f"(rows {_listed(rows)}); each synthetic patient will hold its majority value. Fix: correct "
+                      f"those rows, or untick 'static' for '{name}'.", "warning")
+
+
+def patient_starts(ids: pd.Series) -> np.ndarray:
+    """True where a new patient's rows begin, in a table grouped by patient."""
+    values = ids.to_numpy()
+    first = np.ones(len(values), dtype=bool)
+    first[1:] = values[1:] != values[:-1]
+    return first
+
+
+def _sorted(table: pd.DataFrame, id_column: str, time_column: str) -> pd.DataFrame:
+    """Rows by patient, then time; already-sorted tables (the usual case) are not copied."""
+    ids, times = table[id_column], table[time_column].to_numpy(dtype=np.float64)
+    same = np.zeros(len(table), dtype=bool)
+    same[1:] = ~patient_starts(ids)[1:]
+    if ids.is_monotonic_increasing and not np.any(np.diff(times)[same[1:]] <= 0):
+        return table
+    return table.sort_values([id_column, time_column], kind="stable")
+
+
+def _listed(rows: list) -> str:
+    return ", ".join(str(r) for r in rows[:EXAMPLE_ROWS])
+
+
+def _plain(value: float) -> str:
+    return f"{value:g}"
