@@ -2,69 +2,76 @@
 
 The real Health Gym ART data (EuResist) is not public, so the project ships this simulated
 cohort as its built-in data. It is **simulated, not patient data**. It has the exact 15 columns
-of the Health Gym v2.0 ART table, one row per person per month, and is built to look plausible
-to a clinician: the published marginal shares are matched, and the months are linked by a
-small mechanistic model instead of being independent noise.
+of the Health Gym v2.0 ART table, one row per person per month, matches the published marginal
+shares, and links the months by a small mechanistic model instead of independent noise.
+Every parameter is a module constant below; the values quoted here are the defaults.
 
-The model (one step = one month; every parameter is a module constant below)
---------------------------------------------------------------------------
-People. Gender and Ethnic are drawn once per person from the published shares. ``NAIVE_SHARE``
-of people are ART-naive at entry: a share ``NAIVE_START_AT_ENTRY`` of them start ART at month 0,
-the rest at a month drawn uniformly from 1..``NAIVE_LATEST_START``; until then they are untreated
-(``Drug (M)`` = 0). Everyone else is already on ART at month 0 and is suppressed at entry with the
-probability their regimen achieves on a fresh start (otherwise viraemic on it).
+The model (one step = one month)
+--------------------------------
+People. Gender and Ethnic are fixed per person, in exactly the published mix (stratified draw).
+``NAIVE_SHARE`` (55%) are ART-naive at entry: ``NAIVE_START_AT_ENTRY`` (35%) of them start ART at
+month 0, the rest in a month uniform on 1..``NAIVE_LATEST_START`` (36); until then they are
+untreated. The others are established on ART at entry, suppressed or not as their regimen's
+response draw decides. ``POOR_ADHERENCE_SHARE`` (20%) adhere poorly: their chance of responding
+is ×``POOR_ADHERENCE_RESPONSE`` (0.5) and their failure hazard ×``POOR_ADHERENCE_FAILURE`` (3).
 
-Regimens. ``REGIMENS`` lists 22 concrete regimens (base combination + INI + NNRTI + extra PI +
-pharmacokinetic enhancer), each with its target share of patient-months, its chance of
-suppressing the virus when started (``response``) and its monthly hazard of virological failure
-once suppressed (``failure_hazard``) — integrase inhibitors and boosted darunavir are the most
-potent, nevirapine, lopinavir and NRTI-only backbones the least. The shares are solved so that
-every drug column's marginal matches the published one; INI and NNRTI overlap only in the
-dual DTG + RPV regimen (0.5%), so they are nearly exclusive. The first regimen is drawn from the
-shares; a new regimen after a switch is drawn (never the current one) with weight
-share / expected-episode-length, which keeps the regimen mix near the shares over all 60 months
-(a regimen that is left quickly must be chosen more often to hold its share of months).
+Regimens. ``REGIMENS`` lists 25 concrete regimens (base combination + INI + NNRTI + extra PI +
+pharmacokinetic enhancer) with their target share of patient-months, their chance of suppressing
+the virus when started (``response``, 0.65 NRTI-only to 0.95 dolutegravir) and their monthly
+hazard of virological failure once suppressed (``failure_hazard``, 0.002 to 0.015). The shares
+are solved by hand so that every drug column's marginal matches the published one; INI and NNRTI
+meet only in the dual DTG + RPV regimen (0.5%), so they are nearly exclusive; elvitegravir always
+comes with cobicistat (``Extra pk-En`` True). The first regimen is drawn in the target shares.
+After virological failure the next regimen never shares an anchor class (INI, NNRTI, PI) with the
+failing one, as resistance demands; other switches go to any other regimen. The switch-draw
+weights (``_switch_weights``) balance, for each regimen, the months flowing in and out, so the
+regimen mix stays at its target shares over all months although potent regimens are left less.
 
-Viral load (true value ``lv`` = log10 copies/mL). Each person has a set point ``lv*`` ~
-N(``SET_POINT_MEAN``, ``SET_POINT_SD``) clipped to ``SET_POINT_RANGE``. Each month ``lv`` moves a
-fraction of the way to its target plus N(0, ``LV_PROCESS_SD``) noise: untreated or interrupted
-→ ``lv*`` (fraction ``REBOUND_RATE``); on ART and responding → ``LV_FLOOR`` (≈2 copies, well below
-the 50 copies/mL assay limit) at a personal rate ~ U(``DECAY_RATE_RANGE``), so VL is undetectable
-within 2–4 months; on ART and not responding (primary non-response or, after virological failure,
-rebound) → ``lv*`` minus a personal partial effect ~ U(``PARTIAL_EFFECT_RANGE``) log10.
+Viral load (true value ``lv`` = log10 copies/mL). A personal set point ~ N(``SET_POINT_MEAN`` 4.4,
+``SET_POINT_SD`` 0.55) clipped to ``SET_POINT_RANGE`` (2.8, 4.9). Each month ``lv`` moves part of the
+way to a target, plus N(0, ``LV_PROCESS_SD`` 0.15): untreated or interrupted → set point (fraction
+``REBOUND_RATE`` 0.6 per month); on ART and responding → ``LV_FLOOR`` 0.3 (≈ 2 copies/mL, below the
+50 copies/mL assay limit) at a personal rate ~ U(``DECAY_RATE_RANGE`` 0.4, 0.7), so VL is
+undetectable within 2–4 months; on ART and not responding (primary non-response, or rebound after
+failure) → set point minus a partial drug effect ~ U(``PARTIAL_EFFECT_RANGE`` 0.3, 1.5) log10.
 
-Events, decided at the end of each month for the next. A responding person fails with the
-regimen's ``failure_hazard`` (from month ``FAILURE_EARLIEST``). A person on ART whose viral load is
-measured above ``FAILURE_THRESHOLD`` copies/mL at least ``FAILURE_EARLIEST`` months into the regimen
-is switched with probability ``SWITCH_ON_FAILURE`` (so switches follow measured rebounds);
-suppressed people switch for other reasons (toxicity, simplification) with hazard
-``SWITCH_OTHER_HAZARD`` and stay suppressed. People on ART interrupt treatment with hazard
-``INTERRUPT_HAZARD`` and resume the same regimen with monthly probability ``RESUME_RATE``
-(interrupted months have ``Drug (M)`` = 0; the viral load rebounds meanwhile).
+Events, decided at the end of a month for the next. A responder fails with the regimen's
+``failure_hazard`` (from month ``FAILURE_EARLIEST`` 3 of the regimen). A VL measured above
+``FAILURE_THRESHOLD`` (500 copies/mL) at least 3 months into a regimen leads to a switch with
+probability ``SWITCH_ON_FAILURE`` (0.7), so switches follow measured rebounds. Suppressed people
+switch for other reasons (toxicity, simplification) with hazard ``SWITCH_OTHER_HAZARD`` (0.007) and
+stay suppressed. People on ART interrupt with hazard ``INTERRUPT_HAZARD`` (0.008) and resume the
+same regimen with monthly probability ``RESUME_RATE`` (0.2); the virus rebounds meanwhile. A start,
+a failure switch or a resumption draws the response afresh.
 
-CD4 (true value on the square-root scale, where its dynamics are close to linear). Entry CD4 ~
-N(``CD4_SQRT_ENTRY_NAIVE``) for naive and N(``CD4_SQRT_ENTRY_TREATED``) for treated people (mean,
-sd on the sqrt scale), each with a personal plateau. While suppressed (VL below 200) sqrt CD4 climbs
-a fraction ``CD4_RECOVERY_RATE`` of the way to the plateau per month (≈ +150 cells/µL in the first
-year, slower later); while viraemic it falls by ``CD4_DECLINE_RATE`` × (lv − 2) per month (≈ −50 to
-−80 cells/µL a year untreated). Rel CD4 (CD4 %) = CD4 / total lymphocytes, with a personal
-lymphocyte count ~ logNormal(``LYMPHOCYTES_MEDIAN``, ``LYMPHOCYTES_SD``); so Rel CD4 tracks CD4.
+CD4 (true value on the square-root scale, where its course is close to linear). Entry sqrt CD4 ~
+N(``CD4_SQRT_ENTRY_NAIVE`` 17, 4.5) naive (median ≈ 290 cells/µL) or N(``CD4_SQRT_ENTRY_TREATED``
+22.5, 4.5) treated (≈ 500), each with a personal plateau ``CD4_SQRT_PLATEAU_GAIN`` (8 ± 3) higher.
+While VL is below 200 copies/mL, sqrt CD4 climbs ``CD4_RECOVERY_RATE`` (7%) of the way to the
+plateau per month (median ≈ +95 cells/µL in the first suppressed year, slower after); while
+viraemic it falls by ``CD4_DECLINE_RATE`` (0.06) × (lv − 2) per month (median ≈ −55 cells/µL a
+year untreated); monthly noise ``CD4_PROCESS_SD`` (0.2).
+Rel CD4 (CD4 %) = CD4 / (CD4 + other lymphocytes), other lymphocytes fixed per person ~
+logNormal(median ``OTHER_LYMPHOCYTES_MEDIAN`` 1600/µL, ``OTHER_LYMPHOCYTES_SD`` 0.3), so it tracks
+CD4, saturates as CD4 % does, and peaks near 20%.
 
 Measurements. A month has a clinic visit with a probability set by the state: the month a regimen
-starts and the follow-ups 1, 3 and 6 months later (``VISIT_FOLLOW_UP``), viraemic on ART
-(``VISIT_VIRAEMIC``), stable (``VISIT_STABLE``), untreated or interrupted (``VISIT_OFF_ART``); month 0
-is always a visit. At a visit VL is measured with probability ``VL_AT_VISIT`` and CD4 (with Rel CD4)
-with ``CD4_AT_VISIT``, so the two flags are strongly correlated. A measurement adds assay noise
-(``VL_ASSAY_SD`` log10; ``CD4_ASSAY_SD`` and ``LYMPHOCYTE_ASSAY_SD`` as log-normal CVs). Months in
-between carry the last measurement forward, as clinical records do; ``VL (M)`` and ``CD4 (M)`` mark
-the months with a real measurement and ``Drug (M)`` the months with a drug record (on ART). The drug
-columns of untreated or interrupted months carry the nearest regimen (forward, or back from the
-first one before ART starts), so every row has a label as in the Health Gym table.
+starts and the follow-ups 1, 3 and 6 months later ``VISIT_FOLLOW_UP`` (0.85), viraemic on ART
+``VISIT_VIRAEMIC`` (0.45), stable on ART ``VISIT_STABLE`` (0.10), untreated or interrupted
+``VISIT_OFF_ART`` (0.15); month 0 is a baseline visit for everyone. At a visit VL is measured with
+probability ``VL_AT_VISIT`` (0.97) and CD4 with Rel CD4 with ``CD4_AT_VISIT`` (0.88), so the two
+flags are strongly correlated (~0.9). Values are read at the start of the month, so the month ART
+starts shows the untreated baseline. The lab adds noise: VL ``VL_ASSAY_SD`` (0.12 log10); CD4 % a
+log-normal CV ``REL_CD4_ASSAY_SD`` (6%), and absolute CD4 = CD4 % × lymphocyte count, which adds
+``LYMPHOCYTE_ASSAY_SD`` (8%). Months without a measurement carry the last one forward, as a clinical
+record does; ``VL (M)`` and ``CD4 (M)`` mark measured months, ``Drug (M)`` months on ART (a drug
+record). Untreated and interrupted months show, in the drug columns, the regimen the person is
+about to start or resume, so every row has a label as in the Health Gym table.
 
-Value types: label columns hold the labels as strings, except ``Extra pk-En``, which is bool
-(False/True): a CSV reader turns the words False/True into bool anyway, so bool is the only type
-that survives both CSV and Parquet round trips unchanged. The (M) flags are int 0/1; VL, CD4 and
-Rel CD4 are floats rounded to two decimals.
+Value types: label columns are strings (pandas' str dtype), except ``Extra pk-En``, which is bool
+False/True: a CSV reader turns the words False/True into bool anyway, so bool is the only type that
+survives both CSV and Parquet round trips unchanged. The (M) flags are int 0/1; VL, CD4 and Rel CD4
+are floats rounded to two decimals, clipped to ``VL_RANGE``, ``CD4_RANGE`` and ``REL_CD4_RANGE``.
 """
 
 from __future__ import annotations
@@ -73,6 +80,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from hgym_core.errors import HGymError
 
@@ -102,8 +110,8 @@ ETHNIC_SHARES = {"Asian": 0.02, "African": 0.12, "Caucasian": 0.21, "Other": 0.6
 NAIVE_SHARE = 0.55            # ART-naive at entry
 NAIVE_START_AT_ENTRY = 0.35   # of the naive, share starting ART at month 0
 NAIVE_LATEST_START = 36       # the others start uniformly in months 1..36
-POOR_ADHERENCE_SHARE = 0.15   # people who often miss doses:
-POOR_ADHERENCE_RESPONSE = 0.6 # their chance of responding is this times the regimen's,
+POOR_ADHERENCE_SHARE = 0.2    # people who often miss doses:
+POOR_ADHERENCE_RESPONSE = 0.5 # their chance of responding is this times the regimen's,
 POOR_ADHERENCE_FAILURE = 3.0  # and their failure hazard this times the regimen's
 
 
@@ -121,7 +129,8 @@ class Regimen:
     failure_hazard: float   # monthly chance of virological failure once suppressed
 
 
-NA = "Not Applied"
+NOT_APPLIED = "Not Applied"
+NA = NOT_APPLIED  # short alias that keeps the table below readable
 REGIMENS: tuple[Regimen, ...] = (
     # FTC + TDF backbone: 48% of months
     Regimen("FTC + TDF", NA, "EFV", NA, False, 0.1100, 0.87, 0.005),
@@ -144,13 +153,13 @@ REGIMENS: tuple[Regimen, ...] = (
     Regimen("FTC + TAF", NA, "RPV", NA, False, 0.0100, 0.90, 0.004),
     # darunavir in the base, boosted by ritonavir: 14%
     Regimen("DRV + FTC + TDF", NA, NA, "RTVB", False, 0.1000, 0.92, 0.003),
-    Regimen("DRV + FTC + TDF", NA, NA, "RTV", False, 0.0250, 0.91, 0.003),
-    Regimen("DRV + FTC + TDF", NA, NA, NA, False, 0.0150, 0.85, 0.006),
+    Regimen("DRV + FTC + TDF", NA, NA, "RTV", False, 0.0200, 0.91, 0.003),
+    Regimen("DRV + FTC + TDF", NA, NA, NA, False, 0.0200, 0.85, 0.006),
     # ritonavir-boosted PI on FTC + TDF: 5%
     Regimen("FTC + RTVB + TDF", NA, NA, "DRV", False, 0.0200, 0.92, 0.003),
     Regimen("FTC + RTVB + TDF", NA, NA, "ATV", False, 0.0225, 0.88, 0.005),
-    Regimen("FTC + RTVB + TDF", NA, NA, "LPV", False, 0.0040, 0.82, 0.007),
-    Regimen("FTC + RTVB + TDF", NA, NA, NA, False, 0.0035, 0.65, 0.015),  # NRTI-only + booster
+    Regimen("FTC + RTVB + TDF", NA, NA, "LPV", False, 0.0030, 0.82, 0.007),
+    Regimen("FTC + RTVB + TDF", NA, NA, NA, False, 0.0045, 0.65, 0.015),  # NRTI-only + booster
     # other backbones: 1%
     Regimen("Other", NA, "NVP", NA, False, 0.0050, 0.80, 0.008),
     Regimen("Other", "DTG", "RPV", NA, False, 0.0050, 0.93, 0.003),    # dual therapy: INI + NNRTI
@@ -167,16 +176,18 @@ SUPPRESSED_BELOW = np.log10(50.0)   # assay detection limit
 FAILURE_THRESHOLD = 500.0           # copies/mL measured that prompts a switch
 FAILURE_EARLIEST = 3                # months into a regimen before failure is declared
 SWITCH_ON_FAILURE = 0.7
+NON_RESPONSE_MONTHS = 6.0           # typical time on a regimen that never suppresses
 SWITCH_OTHER_HAZARD = 0.007
 INTERRUPT_HAZARD = 0.008
 RESUME_RATE = 0.2
+ESTABLISHED_MONTHS = 24             # time on regimen assumed for people treated at entry
 
 # --- CD4 (sqrt cells/µL) and CD4 % ------------------------------------------------------------
 CD4_SQRT_ENTRY_NAIVE = (17.0, 4.5)
 CD4_SQRT_ENTRY_TREATED = (22.5, 4.5)
-CD4_SQRT_PLATEAU_GAIN = (7.0, 3.0)  # plateau = entry + gain (mean, sd), at least entry + 2
-CD4_RECOVERY_RATE = 0.04
-CD4_DECLINE_RATE = 0.04
+CD4_SQRT_PLATEAU_GAIN = (8.0, 3.0)  # plateau = entry + gain (mean, sd), at least entry + 2
+CD4_RECOVERY_RATE = 0.07
+CD4_DECLINE_RATE = 0.06
 CD4_PROCESS_SD = 0.2
 CD4_RECOVERS_BELOW = np.log10(200.0)
 OTHER_LYMPHOCYTES_MEDIAN, OTHER_LYMPHOCYTES_SD = 1600.0, 0.3   # CD8, B and NK cells per µL
@@ -184,8 +195,8 @@ OTHER_LYMPHOCYTES_MEDIAN, OTHER_LYMPHOCYTES_SD = 1600.0, 0.3   # CD8, B and NK c
 # --- Measurements ---------------------------------------------------------------------------
 VISIT_FOLLOW_UP = 0.85
 FOLLOW_UP_MONTHS = (0, 1, 3, 6)     # months after a regimen starts
-VISIT_VIRAEMIC = 0.5
-VISIT_STABLE = 0.13
+VISIT_VIRAEMIC = 0.45
+VISIT_STABLE = 0.10
 VISIT_OFF_ART = 0.15
 VL_AT_VISIT = 0.97
 CD4_AT_VISIT = 0.88
@@ -197,8 +208,13 @@ CD4_RANGE = (8.0, 3000.0)
 REL_CD4_RANGE = (1.0, 80.0)
 
 
+def _anchor_classes(r: Regimen) -> int:
+    """Bit mask of the regimen's anchor drug classes (1 INI, 2 NNRTI, 4 PI; 0 for NRTIs only)."""
+    return (1 * (r.ini != NA)) | (2 * (r.nnrti != NA)) | (4 * (r.pi != NA or r.base.startswith("DRV")))
+
+
 def _regimen_table() -> dict[str, np.ndarray]:
-    """Column arrays over REGIMENS: label codes and effect parameters, for vectorised lookup."""
+    """Column arrays over REGIMENS: label codes, effect parameters and switch rules, for lookup."""
     table = {
         "Base Drug Combo": [HIV_CATEGORIES["Base Drug Combo"].index(r.base) for r in REGIMENS],
         "Comp. INI": [HIV_CATEGORIES["Comp. INI"].index(r.ini) for r in REGIMENS],
@@ -211,31 +227,50 @@ def _regimen_table() -> dict[str, np.ndarray]:
     }
     arrays = {name: np.asarray(values) for name, values in table.items()}
     arrays["share"] = arrays["share"] / arrays["share"].sum()
-    # Expected months on a regimen once started: responders leave at the failure + other-switch
-    # hazard, non-responders within about half a year. Drawing switches with weight
-    # share / length keeps each regimen's share of months near its target.
-    episode = (arrays["response"] / (arrays["failure_hazard"] + SWITCH_OTHER_HAZARD)
-               + (1 - arrays["response"]) * 6.0)
-    switch_weight = arrays["share"] / episode
-    arrays["switch_weight"] = switch_weight / switch_weight.sum()
+    classes = np.array([_anchor_classes(r) for r in REGIMENS])
+    different = ~np.eye(len(REGIMENS), dtype=bool)
+    # After virological failure the next regimen avoids the failing anchor class (resistance).
+    arrays["after_failure"] = different & ((classes[:, None] & classes[None, :]) == 0)
+    arrays["after_other"] = different
+    arrays["switch_weight"] = _switch_weights(arrays)
     return arrays
 
 
+def _switch_weights(reg: dict[str, np.ndarray], iterations: int = 200) -> np.ndarray:
+    """Weights for drawing the regimen after a switch that keep each regimen's share of months.
+
+    A regimen's monthly rates of leaving by failure and for other reasons follow from its
+    response and failure hazard (responders stay about 1 / (failure + other-switch hazard)
+    months, non-responders about ``NON_RESPONSE_MONTHS``). Balance: months flowing into each
+    regimen = months flowing out, given who may switch to whom; solved by fixed-point iteration.
+    """
+    share, p, hazard = reg["share"], reg["response"], reg["failure_hazard"]
+    episode = p / (hazard + SWITCH_OTHER_HAZARD) + (1 - p) * NON_RESPONSE_MONTHS
+    leave_failure = (p * hazard / (hazard + SWITCH_OTHER_HAZARD) + (1 - p)) / episode
+    leave_other = p * SWITCH_OTHER_HAZARD / (hazard + SWITCH_OTHER_HAZARD) / episode
+    outflow = share * (leave_failure + leave_other)
+    weight = share.copy()
+    for _ in range(iterations):
+        reach = sum(share[:, None] * rate[:, None] * allowed / (allowed @ weight)[:, None]
+                    for rate, allowed in ((leave_failure, reg["after_failure"]), (leave_other, reg["after_other"])))
+        weight = outflow / reach.sum(axis=0)
+        weight = weight / weight.sum()
+    return weight
+
+
 def _check_arguments(n_patients: int, seed: int, n_months: int) -> None:
-    for name, value, least in (("n_patients", n_patients, 1), ("n_months", n_months, 1), ("seed", seed, 0)):
+    for name, flag, value, least in (("n_patients", "--patients", n_patients, 1),
+                                     ("n_months", "--months", n_months, 1), ("seed", "--seed", seed, 0)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
-            raise HGymError(f"{name} must be a whole number of at least {least}, got {value!r}; "
-                            f"e.g. n_patients=8916, n_months=60, seed=0.")
+            raise HGymError(f"{name} ({flag} on the command line) must be a whole number of at least "
+                            f"{least}, got {value!r}; the defaults are 8916 patients, 60 months, seed 0.")
 
 
-def _draw_regimens(rng: np.random.Generator, current: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """A new regimen for each entry of ``current``, drawn by ``weights`` and never the same one."""
-    new = rng.choice(len(weights), size=current.size, p=weights)
-    same = new == current
-    while same.any():
-        new[same] = rng.choice(len(weights), size=int(same.sum()), p=weights)
-        same = new == current
-    return new
+def _draw_regimens(rng: np.random.Generator, allowed: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """One regimen per row of ``allowed`` [k, regimens], drawn by ``weights`` among the allowed."""
+    cumulative = np.cumsum(allowed * weights, axis=1)
+    threshold = rng.random(len(allowed)) * cumulative[:, -1]
+    return (threshold[:, None] >= cumulative).sum(axis=1)
 
 
 def _stratified(rng: np.random.Generator, shares: np.ndarray, n: int) -> np.ndarray:
@@ -288,8 +323,8 @@ def simulate_hiv_cohort(n_patients: int = 8916, seed: int = 0, n_months: int = 6
     interrupted = np.zeros(n, dtype=bool)
     responder = rng.random(n) < reg["response"][regimen] * response_factor
     partial_effect = rng.uniform(*PARTIAL_EFFECT_RANGE, n)
-    # Treated entrants are established on their regimen (no start-up visits); starters begin at 0.
-    months_on_regimen = np.where(naive, 0, 24)
+    # Treated entrants are past their start-up follow-ups; starters begin at month 0 of a regimen.
+    months_on_regimen = np.where(naive, 0, ESTABLISHED_MONTHS)
     treated_at_entry = ~naive
     lv = np.where(treated_at_entry & responder, LV_FLOOR, set_point - np.where(treated_at_entry, partial_effect, 0.0))
     lv = lv + rng.normal(0.0, LV_PROCESS_SD, n)
@@ -344,7 +379,9 @@ def simulate_hiv_cohort(n_patients: int = 8916, seed: int = 0, n_months: int = 6
         start = ~on_art & (art_start == t + 1)
 
         switch = switch_failure | switch_other
-        regimen = np.where(switch, _draw_regimens(rng, regimen, reg["switch_weight"]), regimen)
+        allowed = np.where(switch_failure[switch, None], reg["after_failure"][regimen[switch]],
+                           reg["after_other"][regimen[switch]])
+        regimen[switch] = _draw_regimens(rng, allowed, reg["switch_weight"])
         fresh = switch_failure | resume | start   # starts from viraemia: response is uncertain
         response_draw = rng.random(n) < reg["response"][regimen] * response_factor
         responder = np.where(fresh, response_draw, responder & ~failure)
@@ -354,17 +391,17 @@ def simulate_hiv_cohort(n_patients: int = 8916, seed: int = 0, n_months: int = 6
         interrupted = (interrupted & ~resume) | stop
         months_on_regimen = np.where(switch | resume | start, 0, months_on_regimen + 1)
 
-
     vl = np.clip(10.0 ** _carry_forward(vl_seen, vl_measured), *VL_RANGE)
     cd4_abs = np.clip(_carry_forward(cd4_seen, cd4_measured), *CD4_RANGE)
     rel_cd4 = np.clip(_carry_forward(rel_seen, cd4_measured), *REL_CD4_RANGE)
-    # Before ART starts the drug columns show the first regimen (back-filled), as Health Gym does.
     return _to_frame(n, months, vl, cd4_abs, rel_cd4, gender, ethnic, regimen_at, reg,
                      vl_measured, cd4_measured, drug_record)
 
 
 def _labels(column: str, codes: np.ndarray) -> pd.Series:
-    return pd.Series(np.asarray(HIV_CATEGORIES[column], dtype=object)[codes.ravel()], dtype="str")
+    """Codes to a string column (pandas' default str dtype), built in Arrow: ~10x faster than objects."""
+    labels = pa.array(HIV_CATEGORIES[column], type=pa.large_string()).take(pa.array(codes.ravel()))
+    return pd.Series(pd.array(labels, dtype="str"))
 
 
 def _to_frame(n, months, vl, cd4, rel_cd4, gender, ethnic, regimen_at, reg,
