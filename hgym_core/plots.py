@@ -33,6 +33,7 @@ CATEGORY_COLOURS = (
     "#882255", "#661100", "#888888",
 )
 MISSING_LABEL = "(missing)"
+TEMPLATE = "plotly_white"
 DEFAULT_LOSS_SERIES = ("d_loss", "w", "gp", "g_loss", "corr")
 LOSS_SERIES_TITLES = {
     "d_loss": "Critic loss D_loss",
@@ -143,13 +144,23 @@ def _time_axis(df: pd.DataFrame, schema, table: str) -> tuple[np.ndarray, str]:
     return visit.sort_index().to_numpy(dtype=float), f"visit number (by {schema.time_column})"
 
 
+def _figure() -> go.Figure:
+    return go.Figure(layout=dict(template=TEMPLATE))
+
+
+def _subplots(**options) -> go.Figure:
+    figure = make_subplots(**options)
+    figure.update_layout(template=TEMPLATE)
+    return figure
+
+
 def _fill(colour: str, alpha: float) -> str:
     red, green, blue = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
     return f"rgba({red},{green},{blue},{alpha})"
 
 
 def _empty_figure(title: str, message: str) -> go.Figure:
-    figure = go.Figure()
+    figure = _figure()
     figure.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
     figure.update_layout(title=title, xaxis_visible=False, yaxis_visible=False)
     return figure
@@ -217,7 +228,7 @@ def distribution_figure(real: pd.DataFrame, synthetic: pd.DataFrame, schema, var
         return _numeric_distribution(real, synthetic, spec, log_x, bins)
     real_coded, synthetic_coded = _coded(real, variable, "real"), _coded(synthetic, variable, "synthetic")
     order = _category_order(spec, real_coded, synthetic_coded)
-    figure = go.Figure()
+    figure = _figure()
     for coded, name, colour in ((real_coded, "Real", REAL_COLOUR), (synthetic_coded, "Synthetic", SYNTHETIC_COLOUR)):
         shares = _shares(_recode(coded, order), len(order))
         figure.add_bar(x=order, y=shares, name=name, marker_color=colour,
@@ -241,7 +252,7 @@ def _numeric_distribution(real, synthetic, spec, log_x, bins) -> go.Figure:
     if hidden == np.isfinite(pooled).sum():
         log, hidden = False, 0  # nothing positive: a log axis would be empty
     edges = histogram_edges(pooled, bins, log)
-    figure = go.Figure()
+    figure = _figure()
     for values, name, colour in ((real_values, "Real", REAL_COLOUR),
                                  (synthetic_values, "Synthetic", SYNTHETIC_COLOUR)):
         figure.add_trace(_step_histogram(edges, histogram_shares(values, edges), name, colour))
@@ -278,7 +289,7 @@ def time_band_figure(real: pd.DataFrame, synthetic: pd.DataFrame, schema, variab
         raise HGymError(f"'{variable}' is {spec.kind}; time bands are for numeric variables — "
                         f"use category_share_over_time_figure for it.")
     _, x_title = _time_axis(real, schema, "real")
-    figure = go.Figure()
+    figure = _figure()
     for df, name, colour in ((real, "Real", REAL_COLOUR), (synthetic, "Synthetic", SYNTHETIC_COLOUR)):
         summary = _step_quantiles(df, schema, spec, name.lower(), min_patients)
         steps = summary.index.to_numpy()
@@ -328,7 +339,7 @@ def category_share_over_time_figure(real: pd.DataFrame, synthetic: pd.DataFrame,
                         f"variables — use time_band_figure for it.")
     order = _category_order(spec, _coded(real, variable, "real"), _coded(synthetic, variable, "synthetic"))
     _, x_title = _time_axis(real, schema, "real")
-    figure = make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.04,
+    figure = _subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.04,
                            subplot_titles=("Real", "Synthetic"))
     for col, (df, table) in enumerate(((real, "real"), (synthetic, "synthetic")), start=1):
         shares = category_shares_by_step(df, schema, variable, table, order)
@@ -387,14 +398,20 @@ def pairwise_pearson(values: np.ndarray, chunk_rows: int = 65536) -> np.ndarray:
     means = np.where(present, values, 0.0).sum(axis=0) / np.maximum(counts, 1)
     width = values.shape[1]
     n, sums, squares, products = (np.zeros((width, width)) for _ in range(4))
+    complete = bool(present.all())
     for start in range(0, len(values), chunk_rows):
         mask = present[start:start + chunk_rows].astype(float)
         # Centring first keeps the one-pass formulas exact enough for values like 1e5 copies/mL.
         centred = np.where(mask > 0, values[start:start + chunk_rows] - means, 0.0)
+        products += centred.T @ centred
+        if complete:  # every pair uses every row: one product per chunk is enough
+            n += len(mask)
+            sums += centred.sum(axis=0)[:, None]
+            squares += (centred ** 2).sum(axis=0)[:, None]
+            continue
         n += mask.T @ mask
         sums += centred.T @ mask          # [i, j]: sum of column i where j is present too
         squares += (centred ** 2).T @ mask
-        products += centred.T @ centred
     with np.errstate(invalid="ignore", divide="ignore"):
         covariance = products - sums * sums.T / n
         variance = squares - sums ** 2 / n
@@ -424,7 +441,7 @@ def correlation_heatmaps_figure(real: pd.DataFrame, synthetic: pd.DataFrame, sch
     real_matrix, synthetic_matrix = correlation_matrices(real, synthetic, schema, one_hot)
     labels = list(real_matrix.columns)
     encoding = "categoricals one-hot" if one_hot else "categoricals as codes in category order"
-    figure = make_subplots(rows=1, cols=3, shared_yaxes=True, horizontal_spacing=0.02,
+    figure = _subplots(rows=1, cols=3, shared_yaxes=True, horizontal_spacing=0.02,
                            subplot_titles=("Real", "Synthetic", "Synthetic − real"))
     for col, matrix in enumerate((real_matrix, synthetic_matrix, synthetic_matrix - real_matrix), start=1):
         figure.add_heatmap(z=matrix.to_numpy(), x=labels, y=labels, coloraxis="coloraxis",
@@ -470,7 +487,7 @@ def trajectories_figure(df: pd.DataFrame, schema, variable: str, n_patients: int
     """``n_patients`` randomly chosen patients' values over time, one colour per patient."""
     spec = _variable(schema, variable)
     ids = _sample_patients(df, schema, n_patients, seed, table)
-    figure = go.Figure()
+    figure = _figure()
     _add_trajectories(figure, df, schema, spec, ids, table, CATEGORY_COLOURS)
     _style_trajectory_axes(figure, schema, spec, [df], [table])
     figure.update_layout(title=f"{_title(spec)}: {len(ids)} example patients ({table})")
@@ -481,7 +498,7 @@ def trajectories_comparison_figure(real: pd.DataFrame, synthetic: pd.DataFrame, 
                                    n_patients: int = 5, seed: int = 0) -> go.Figure:
     """Example patients side by side: real (blue) | synthetic (orange), on the same y axis."""
     spec = _variable(schema, variable)
-    figure = make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.04,
+    figure = _subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.04,
                            subplot_titles=("Real", "Synthetic"))
     for col, (df, table, colour) in enumerate(((real, "real", REAL_COLOUR),
                                                (synthetic, "synthetic", SYNTHETIC_COLOUR)), start=1):
@@ -520,7 +537,7 @@ def dcr_histogram_figure(dcr_train: Sequence[float], dcr_holdout: Sequence[float
         raise HGymError("There are no distances to plot; the DCR needs at least one synthetic "
                         "and one real patient.")
     edges = np.linspace(0.0, max(float(np.nanmax(pooled)), 1e-9), bins + 1)
-    figure = go.Figure()
+    figure = _figure()
     for values, name, colour in series:
         figure.add_trace(_step_histogram(edges, histogram_shares(values, edges), name, colour))
     figure.update_layout(title="Distance to closest record (DCR) of each synthetic patient",
@@ -591,7 +608,7 @@ def loss_figure(history: Mapping[str, Sequence] | pd.DataFrame, series: Sequence
     show_length = len(changes) > 0
     titles = [LOSS_SERIES_TITLES.get(name, name) for name in chosen]
     rows = len(chosen) + show_length
-    figure = make_subplots(rows=rows, cols=1, shared_xaxes=True, vertical_spacing=0.04,
+    figure = _subplots(rows=rows, cols=1, shared_xaxes=True, vertical_spacing=0.04,
                            row_heights=[1.0] * len(chosen) + [0.5] * show_length,
                            subplot_titles=titles + ["Curriculum length L"] * show_length)
     for row, name in enumerate(chosen, start=1):
@@ -608,9 +625,9 @@ def loss_figure(history: Mapping[str, Sequence] | pd.DataFrame, series: Sequence
     if show_length:
         _add_length_panel(figure, frame, steps, changes, rows, max_points)
         if len(changes) - 1 <= max_markers:
-            _mark_length_changes(figure, changes)
+            _mark_length_changes(figure, changes, rows)
     figure.update_xaxes(title_text="generator step", row=rows, col=1)
-    figure.update_layout(title="Training curves", height=220 * rows + 80, margin=dict(t=90))
+    figure.update_layout(title="Training curves", height=220 * rows + 80)
     return figure
 
 
@@ -623,13 +640,14 @@ def _add_length_panel(figure, frame, steps, changes, row, max_points) -> None:
     points = points[downsample_indices(lengths[points], max_points)]
     figure.add_scatter(x=steps[points], y=lengths[points], mode="lines", name="L", showlegend=False,
                        line=dict(color="#555555", width=1.5, shape="hv"), row=row, col=1)
-    figure.update_yaxes(title_text="L", row=row, col=1)
+    figure.update_yaxes(title_text="L", range=[0, 1.4 * lengths.max()], row=row, col=1)  # room for labels
 
 
-def _mark_length_changes(figure, changes: pd.DataFrame) -> None:
+def _mark_length_changes(figure, changes: pd.DataFrame, row: int) -> None:
+    """A dotted line through every panel at each change; the "L=…" label sits on the L panel."""
     for index, (step, length) in enumerate(zip(changes["step"], changes["length"])):
         if index > 0:  # the first segment starts with the run, no line needed
             figure.add_shape(type="line", x0=step, x1=step, xref="x", y0=0, y1=1, yref="paper",
                              line=dict(color="#999999", width=1, dash="dot"))
-        figure.add_annotation(x=step, y=1.0, xref="x", yref="paper", yanchor="bottom", xanchor="left",
-                              text=f"L={length:g}", showarrow=False, font=dict(size=10, color="#555555"))
+        figure.add_annotation(x=step, y=length, text=f"L={length:g}", showarrow=False, xanchor="left",
+                              yanchor="bottom", font=dict(size=10, color="#555555"), row=row, col=1)

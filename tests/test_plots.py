@@ -179,11 +179,12 @@ def test_correlation_heatmaps_share_one_colour_scale_and_difference():
     assert list(coded.data[0].x) == ["score", "arm (code)", "flag = 1"]
 
 
-def test_pairwise_pearson_matches_pandas_with_missing_values_and_constants():
+@pytest.mark.parametrize("missing_share", [0.0, 0.2])
+def test_pairwise_pearson_matches_pandas_with_missing_values_and_constants(missing_share):
     rng = np.random.default_rng(3)
     values = rng.normal(size=(500, 4)) * [1, 1e5, 1e-3, 1]
     values[:, 1] += 3 * values[:, 0] * 1e5
-    values[rng.random((500, 4)) < 0.2] = np.nan
+    values[rng.random((500, 4)) < missing_share] = np.nan
     values[:, 3] = 7.1  # constant: correlation undefined
     expected = pd.DataFrame(values).corr().to_numpy()
     np.testing.assert_allclose(plots.pairwise_pearson(values, chunk_rows=64), expected, atol=1e-10)
