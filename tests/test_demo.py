@@ -154,6 +154,20 @@ def test_switches_follow_rebounds(cohort):
     assert after_rebound > 0.3 and after_rebound > 5 * base_rate, (after_rebound, base_rate)
 
 
+def test_switch_after_failure_changes_drug_class(cohort):
+    """Resistance: after a measured rebound the new regimen shares no anchor class with the old."""
+    classes = ((cohort["Comp. INI"] != "Not Applied").astype(int)
+               + 2 * (cohort["Comp. NNRTI"] != "Not Applied").astype(int)
+               + 4 * ((cohort["Extra PI"] != "Not Applied") | cohort["Base Drug Combo"].str.startswith("DRV")).astype(int))
+    anchor, regimen = grid(cohort.assign(c=classes), "c"), grid(cohort.assign(r=regimen_of(cohort)), "r")
+    vl = np.where(grid(cohort, "VL (M)") == 1, grid(cohort, "VL"), 0.0)
+    patients, months = np.nonzero(regimen[:, 1:] != regimen[:, :-1])
+    keeps_class = (anchor[patients, months + 1] & anchor[patients, months]) != 0
+    after_rebound = vl[patients, months] > 500
+    assert after_rebound.sum() > 200
+    assert keeps_class[after_rebound].mean() < 0.05 < keeps_class[~after_rebound].mean()
+
+
 def test_same_seed_same_table_other_seed_other_table():
     first = simulate_hiv_cohort(n_patients=40, seed=3, n_months=24)
     pd.testing.assert_frame_equal(first, simulate_hiv_cohort(n_patients=40, seed=3, n_months=24))
