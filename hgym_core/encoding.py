@@ -26,12 +26,13 @@ from typing import Iterator, Literal
 
 import numpy as np
 import pandas as pd
+import pyarrow
 import torch
 
 from hgym_core.errors import HGymError
 from hgym_core.schema import Schema
 from hgym_core.transforms import NumericTransform
-from hgym_core.validation import check, patient_starts
+from hgym_core.validation import check, label_codes, patient_starts
 
 GAP = "__gap__"
 PRESENT = "__present__"
@@ -128,7 +129,7 @@ class Encoder:
         table = check(df, self.schema)
         rows = _Rows.of(table, self.schema.id_column)
         self._check_lengths(rows)
-        features = np.empty((len(table), self.n_features), dtype=np.float32)
+        features = np.zeros((len(table), self.n_features), dtype=np.float32)
         for variable in self.schema.variables:
             span = self._span[variable.name]
             column = table[variable.name]
@@ -144,7 +145,7 @@ class Encoder:
                                     "table where it had none; fit the encoder on this table (or one like it).")
                 features[:, span.start] = encoded
             else:
-                codes = pd.Index(variable.categories).get_indexer(column)
+                codes = label_codes(column, variable.categories)
                 _one_hot(features, span, codes)
         if GAP in self._span:
             gaps = _gaps(table[self.schema.time_column], rows, self.state["time"]["origin"])
@@ -193,9 +194,10 @@ class Encoder:
         features = flat if (lengths == length).all() else flat[patient * length + position]
         decoded = _Decoded(features, patient, lengths)
 
-        columns: dict[str, object] = {}
-        columns[self.schema.id_column] = np.arange(n_patients)[patient]
-        columns[self.schema.time_column] = self._decode_time(decoded, position, starts)
+        dtypes = self.state["dtypes"]
+        columns = {self.schema.id_column: _numbers(np.arange(n_patients)[patient], dtypes[self.schema.id_column]),
+                   self.schema.time_column: _numbers(self._decode_time(decoded, position, starts),
+                                                     dtypes[self.schema.time_column])}
         for variable in self.schema.variables:
             span = self._span[variable.name]
             if variable.kind == "numeric":
@@ -203,13 +205,11 @@ class Encoder:
                 if variable.name in self.state["fills"]:
                     absent = decoded.codes(self._span[missing_channel(variable.name)], variable.static) == 1
                     values[absent] = np.nan
-                columns[variable.name] = values
+                columns[variable.name] = _numbers(values, dtypes[variable.name])
             else:
-                codes = decoded.codes(span, variable.static)
-                columns[variable.name] = pd.Categorical.from_codes(codes, categories=pd.Index(variable.categories))
-        table = pd.DataFrame({name: _as_dtype(columns[name], self.state["dtypes"][name])
-                              for name in self.state["columns"]})
-        return table
+                columns[variable.name] = _labels(decoded.codes(span, variable.static), variable.categories,
+                                                 dtypes[variable.name])
+        return pd.DataFrame({name: columns[name] for name in self.state["columns"]})
 
     def _decode_lengths(self, array: np.ndarray, lengths) -> np.ndarray:
         n_patients, length, _ = array.shape
@@ -295,9 +295,8 @@ def _layout(schema: Schema, missing: list[str], variable_lengths: bool) -> list[
 
 
 def _one_hot(features: np.ndarray, span: Span, codes: np.ndarray) -> None:
-    block = features[:, span.start:span.end]
-    block[:] = 0.0
-    block[np.arange(len(codes)), codes] = 1.0
+    """Set each row's class channel to 1 in a zeroed, C-ordered [rows, F] array (one scatter)."""
+    features.reshape(-1)[np.arange(len(codes)) * features.shape[1] + span.start + codes] = 1.0
 
 
 def _fit_time(times: pd.Series, rows: _Rows, mode: str) -> dict:
@@ -325,17 +324,27 @@ def _plain_number(value: float) -> int | float:
     return int(value) if float(value).is_integer() else float(value)
 
 
-def _as_dtype(values, dtype: str):
-    """Values in the fitted column's dtype: labels and ids as the table had them, integers rounded
-    (nullable Int64 where decoded cells are empty)."""
+def _numbers(values: np.ndarray, dtype: str):
+    """Numbers in the fitted column's dtype: integers rounded (nullable Int64 where cells are
+    empty), ids as text when the table's ids were text."""
     target = pd.api.types.pandas_dtype(dtype)
-    if isinstance(values, pd.Categorical) or not pd.api.types.is_numeric_dtype(target):
+    if not pd.api.types.is_numeric_dtype(target):
         return pd.Series(values).astype(target)
     if pd.api.types.is_integer_dtype(target):
         values = np.round(values)
         if np.isnan(values).any():
             target = pd.Int64Dtype()
     return pd.array(values, dtype=target)
+
+
+def _labels(codes: np.ndarray, categories: list, dtype: str):
+    """Class indices -> the table's own labels in its own dtype."""
+    target = pd.api.types.pandas_dtype(dtype)
+    if isinstance(target, pd.StringDtype):   # stay in pyarrow: Python string objects would cost seconds
+        return pd.array(pyarrow.array([str(c) for c in categories]).take(pyarrow.array(codes)), dtype=target)
+    if isinstance(target, np.dtype) and target != object:   # numbers and bools
+        return np.asarray(categories).astype(target)[codes]
+    return pd.Series(pd.Categorical.from_codes(codes, categories=pd.Index(categories))).astype(target)
 
 
 def curriculum_lengths(max_length: int, stages: int = 6) -> list[int]:

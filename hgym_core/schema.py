@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from hgym_core.errors import HGymError
-from hgym_core.validation import Problem, check, patient_starts, validate
+from hgym_core.validation import Problem, changes_within_patients, check, patient_starts, validate
 
 __all__ = ["Kind", "Transform", "TimeMode", "Variable", "Schema", "Problem", "validate", "check"]
 
@@ -280,11 +280,7 @@ def _constant_within_patients(values: pd.Series, first: np.ndarray) -> bool:
     """True when no patient's value changes from one row to the next (needs repeated rows)."""
     if first.all():
         return False   # one row per patient: nothing to tell static from time-varying
-    array = values.to_numpy()
-    same_patient = ~first[1:]
-    missing = pd.isna(array)
-    changed = (array[1:] != array[:-1]) & ~(missing[1:] & missing[:-1])
-    return not bool(np.any(changed & same_patient))
+    return not changes_within_patients(values, first).any()
 
 
 def _infer_time_mode(times: pd.Series, first: np.ndarray) -> TimeMode:

@@ -65,7 +65,6 @@ class _Inspection:
         if schema.id_column not in present or schema.time_column not in present:
             return   # without both keys nothing below can be located
         if self._keys():
-            self.table = _sorted(self.table, schema.id_column, schema.time_column)
             self._rows_per_patient()
         for variable in schema.variables:
             if variable.name in present:
@@ -124,8 +123,14 @@ class _Inspection:
             ok = False
         if not ok:
             return False
-        duplicated = self.table.duplicated([id_column, time_column], keep=False).to_numpy()
-        if duplicated.any():
+        self.table = _sorted(self.table, id_column, time_column)
+        # Sorted, so a repeated (patient, time) pair sits in adjacent rows.
+        sorted_times = self.table[time_column].to_numpy(dtype=np.float64)
+        repeat = np.zeros(len(sorted_times), dtype=bool)
+        repeat[1:] = (np.diff(sorted_times) == 0) & ~patient_starts(self.table[id_column])[1:]
+        if repeat.any():
+            duplicated = repeat.copy()
+            duplicated[:-1] |= repeat[1:]
             rows = self._rows_of(duplicated)
             self._add(time_column, rows, f"Columns '{id_column}' and '{time_column}' repeat the same patient and time "
                       f"in {int(duplicated.sum())} rows (rows {_listed(rows)}). Fix: keep one row per patient per "
@@ -199,7 +204,7 @@ class _Inspection:
 
     def _labels(self, variable, column: pd.Series) -> None:
         name = variable.name
-        codes = pd.Index(variable.categories).get_indexer(column)
+        codes = label_codes(column, variable.categories)
         empty = column.isna().to_numpy()
         if empty.any():
             rows = self._rows_of(empty)
@@ -215,18 +220,14 @@ class _Inspection:
             self._add(name, [], f"Column '{name}' has {len(variable.categories)} categories, more than "
                       f"{MAX_CATEGORIES}. Fix: group rare labels into 'Other', or make '{name}' numeric if it is a "
                       "measurement.")
-        seen = np.unique(codes[codes >= 0])
+        seen = np.flatnonzero(np.bincount(codes[codes >= 0], minlength=len(variable.categories)))
         if len(seen) == 1 and not unknown.any():
             self._add(name, [], f"Column '{name}' has the same label ({variable.categories[seen[0]]!r}) in every row, "
                       f"so it carries no information. Fix: drop '{name}' from the table and the schema.", "warning")
 
     def _static(self, variable) -> None:
         name = variable.name
-        values = self.table[name].to_numpy()
-        first = patient_starts(self.table[self.schema.id_column])
-        missing = pd.isna(values)
-        changed = np.zeros(len(values), dtype=bool)
-        changed[1:] = (values[1:] != values[:-1]) & ~(missing[1:] & missing[:-1]) & ~first[1:]
+        changed = changes_within_patients(self.table[name], patient_starts(self.table[self.schema.id_column]))
         if changed.any():
             rows = self._rows_of(changed)
             self._add(name, rows, f"Column '{name}' is static in the schema but changes within patients "
@@ -236,18 +237,35 @@ class _Inspection:
 
 def patient_starts(ids: pd.Series) -> np.ndarray:
     """True where a new patient's rows begin, in a table grouped by patient."""
-    values = ids.to_numpy()
-    first = np.ones(len(values), dtype=bool)
-    first[1:] = values[1:] != values[:-1]
+    codes = pd.factorize(ids)[0]   # integer codes: fast to compare even for text ids
+    first = np.ones(len(codes), dtype=bool)
+    first[1:] = codes[1:] != codes[:-1]
     return first
+
+
+def changes_within_patients(values: pd.Series, first: np.ndarray) -> np.ndarray:
+    """True at each row whose value differs from the previous row of the same patient (empty = empty)."""
+    codes = pd.factorize(values)[0]
+    changed = np.zeros(len(codes), dtype=bool)
+    changed[1:] = (codes[1:] != codes[:-1]) & ~first[1:]
+    return changed
+
+
+def label_codes(column: pd.Series, categories: list) -> np.ndarray:
+    """Each cell's index in ``categories``; -1 for an empty cell or a label not listed.
+
+    Factorising first matches the few distinct labels instead of every cell, which keeps text
+    columns in pyarrow (turning 500k strings into Python objects costs seconds).
+    """
+    codes, uniques = pd.factorize(column)
+    lookup = np.append(pd.Index(categories).get_indexer(uniques), -1)   # code -1 (empty) -> -1
+    return lookup[codes]
 
 
 def _sorted(table: pd.DataFrame, id_column: str, time_column: str) -> pd.DataFrame:
     """Rows by patient, then time; already-sorted tables (the usual case) are not copied."""
     ids, times = table[id_column], table[time_column].to_numpy(dtype=np.float64)
-    same = np.zeros(len(table), dtype=bool)
-    same[1:] = ~patient_starts(ids)[1:]
-    if ids.is_monotonic_increasing and not np.any(np.diff(times)[same[1:]] <= 0):
+    if ids.is_monotonic_increasing and not np.any(np.diff(times)[~patient_starts(ids)[1:]] <= 0):
         return table
     return table.sort_values([id_column, time_column], kind="stable")
 

@@ -1,0 +1,77 @@
+"""Encoding speed and memory on the full built-in cohort (8,916 patients x 60 months = 534,960 rows).
+
+Targets (issue 3): fit + encode <= 5 s; decode of 8,916 synthetic patients x 60 months <= 5 s;
+peak extra memory <= 3x the encoded tensor. Prints figures; asserts nothing (timings on a shared
+2-core machine are noisy).
+
+    .venv/bin/python benchmarks/encoding.py [--patients 8916]
+
+Each step runs twice: once timed, once under ``tracemalloc`` (which slows it several-fold) for
+memory: the peak of Python/numpy allocations during the step (the input already exists) plus the
+peak growth of pyarrow's pool, which holds pandas' text columns and is invisible to tracemalloc.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+import pyarrow
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from hgym_core.demo import simulate_hiv_cohort  # noqa: E402
+from hgym_core.encoding import Encoder  # noqa: E402
+from hgym_core.schema import Schema  # noqa: E402
+
+
+def measured(step):
+    """(result, seconds, peak extra bytes) of ``step``: timed untraced, then traced for memory."""
+    started = time.perf_counter()
+    result = step()
+    seconds = time.perf_counter() - started
+    del result
+    pool = pyarrow.default_memory_pool()
+    arrow_before = pool.bytes_allocated()
+    tracemalloc.start()
+    result = step()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return result, seconds, peak + max(0, pool.max_memory() - arrow_before)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--patients", type=int, default=8916)
+    args = parser.parse_args()
+    torch.set_num_threads(2)
+    table = simulate_hiv_cohort(n_patients=args.patients, seed=0)
+    schema = Schema.infer(table)
+
+    encoder, fit_s, fit_peak = measured(lambda: Encoder.fit(table, schema))
+    cohort, encode_s, encode_peak = measured(lambda: encoder.encode(table))
+    tensor_bytes = cohort.data.numel() * cohort.data.element_size()
+    mib = 2 ** 20
+    print(f"table: {len(table):,} rows, {table.shape[1]} columns; tensor {tuple(cohort.data.shape)} "
+          f"float32 = {tensor_bytes / mib:.0f} MiB")
+    print(f"fit            {fit_s:6.2f} s   peak extra {fit_peak / mib:6.0f} MiB")
+    print(f"encode         {encode_s:6.2f} s   peak extra {encode_peak / mib:6.0f} MiB "
+          f"({encode_peak / tensor_bytes:.2f}x tensor, the tensor itself included)")
+    print(f"fit + encode   {fit_s + encode_s:6.2f} s   (target <= 5 s)")
+
+    rng = np.random.default_rng(0)
+    raw = torch.from_numpy(rng.random(tuple(cohort.data.shape), dtype=np.float32))   # like generator output
+    synthetic, decode_s, decode_peak = measured(lambda: encoder.decode(raw))
+    print(f"decode         {decode_s:6.2f} s   peak extra {decode_peak / mib:6.0f} MiB "
+          f"({decode_peak / tensor_bytes:.2f}x tensor) -> {len(synthetic):,} rows   (target <= 5 s)")
+    _, exact_s, _ = measured(lambda: encoder.decode(cohort.data, cohort.lengths))
+    print(f"decode (exact) {exact_s:6.2f} s")
+
+
+if __name__ == "__main__":
+    main()
