@@ -1,0 +1,131 @@
+"""report.html is one self-contained page with the scores, the notes and every figure."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from hgym_core.errors import HGymError
+from hgym_core.evaluation import html_report
+from hgym_core.schema import Schema, Variable
+from tests.test_plots import small_schema, small_table
+
+
+class StandInReport:
+    """Shaped like evaluation.Report (summary, overview, notes, details, to_json) for the renderer alone."""
+
+    def __init__(self, details: dict | None = None, notes: list[str] | None = None):
+        self.details = details or {}
+        self.notes = notes or []
+
+    def summary(self) -> pd.DataFrame:
+        return pd.DataFrame({
+            "group": ["marginals", "privacy"], "score": ["KS complement", "DCR share"],
+            "variable": ["score", None], "value": [0.912345, 0.81], "reference": [0.95, np.nan],
+            "verdict": ["good", "leak"],
+        })
+
+    def overview(self) -> dict:
+        return {"column shapes": 0.93}
+
+    def to_json(self, path) -> None:
+        with open(path, "w", encoding="utf-8") as file:
+            json.dump({"summary": self.summary().to_dict(orient="records")}, file, default=str)
+
+
+def schema_with_static() -> Schema:
+    schema = small_schema()
+    schema.variables.append(Variable("sex", "binary", ["F", "M"], static=True))
+    return schema
+
+
+def tables() -> tuple[pd.DataFrame, pd.DataFrame]:
+    real, synthetic = small_table(seed=0), small_table(seed=1)
+    for df in (real, synthetic):
+        df["sex"] = np.where(df["pid"] % 3 == 0, "F", "M")
+    return real, synthetic
+
+
+def figure_ids(page: str) -> list[str]:
+    return re.findall(r'<div id="(figure-[^"]+)" class="plotly-graph-div"', page)
+
+
+def test_page_is_self_contained_with_plotly_inline_once():
+    real, synthetic = tables()
+    page = html_report.render(StandInReport(), real, synthetic, schema_with_static())
+    assert not re.search(r"<script[^>]*\bsrc=", page)
+    assert not re.search(r"<link[^>]*\bhref=\"?https?:", page)
+    assert page.count("* plotly.js v") == 1
+    assert page.index("* plotly.js v") < page.index("Plotly.newPlot")
+
+
+def test_page_has_every_figure():
+    real, synthetic = tables()
+    details = {"dcr_train": np.linspace(0, 0.4, 30), "dcr_holdout": np.linspace(0.05, 0.5, 30)}
+    page = html_report.render(StandInReport(details), real, synthetic, schema_with_static())
+    assert figure_ids(page) == [
+        "figure-distribution-score", "figure-distribution-arm", "figure-distribution-flag",
+        "figure-distribution-sex",
+        "figure-time-band-score",
+        "figure-category-shares-arm", "figure-category-shares-flag",  # not "sex": it is static
+        "figure-correlations",
+        "figure-trajectories-score", "figure-trajectories-arm", "figure-trajectories-flag",
+        "figure-dcr",
+    ]
+    assert 'href="#privacy"' in page
+    without_dcr = html_report.render(StandInReport(), real, synthetic, schema_with_static())
+    assert "figure-dcr" not in figure_ids(without_dcr) and 'href="#privacy"' not in without_dcr
+
+
+def test_summary_table_colours_verdicts_and_text_is_escaped():
+    real, synthetic = tables()
+    report = StandInReport(notes=["<script>alert(1)</script> subsampled to 2,000 patients"])
+    page = html_report.render(report, real, synthetic, schema_with_static())
+    assert '<td class="verdict-good">good</td>' in page
+    assert '<td class="verdict-poor">leak</td>' in page
+    assert '<td class="number">0.912</td>' in page  # 3 significant digits
+    assert '<td class="number">—</td>' in page and "<td>—</td>" in page  # NaN and None as a dash
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; subsampled" in page
+    assert "30 patients, 240 rows" in page
+    assert html_report.verdict_class("close to reference") == "good"
+    assert html_report.verdict_class("n/a") == ""
+
+
+def test_a_figure_that_cannot_be_drawn_says_why_and_the_rest_still_render():
+    real, synthetic = tables()
+    synthetic = synthetic.astype({"score": object})
+    synthetic.loc[4, "score"] = "n.d."
+    page = html_report.render(StandInReport(), real, synthetic, schema_with_static())
+    assert 'class="figure-error" id="figure-distribution-score"' in page
+    assert "holds text such as &#x27;n.d.&#x27;" in page
+    assert "figure-distribution-arm" in figure_ids(page)
+    assert page.count("* plotly.js v") == 1  # still embedded, by the first figure that drew
+
+
+def test_write_report_writes_both_files_atomically(tmp_path):
+    real, synthetic = tables()
+    html_path, json_path = html_report.write_report(tmp_path / "out", StandInReport(), real, synthetic,
+                                                    schema_with_static())
+    assert html_path.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    assert json.loads(json_path.read_text(encoding="utf-8"))["summary"][0]["score"] == "KS complement"
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["report.html", "report.json"]
+
+    class BrokenReport(StandInReport):
+        def summary(self):
+            raise RuntimeError("scores went wrong")
+
+    with pytest.raises(RuntimeError):
+        html_report.write_report(tmp_path / "out", BrokenReport(), real, synthetic, schema_with_static())
+    assert html_path.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")  # the old report survives
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["report.html", "report.json"]
+
+
+def test_out_must_be_a_folder(tmp_path):
+    real, synthetic = tables()
+    (tmp_path / "taken").write_text("x")
+    with pytest.raises(HGymError, match="is a file; give --out a folder"):
+        html_report.write_report(tmp_path / "taken", StandInReport(), real, synthetic, schema_with_static())
