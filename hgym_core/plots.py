@@ -48,14 +48,6 @@ LOSS_SERIES_TITLES = {
 
 # --------------------------------------------------------------------------- shared helpers
 
-def _variable(schema, name: str):
-    for variable in schema.variables:
-        if variable.name == name:
-            return variable
-    names = ", ".join(repr(v.name) for v in schema.variables)
-    raise HGymError(f"'{name}' is not a variable of the schema; choose one of: {names}.")
-
-
 def _column(df: pd.DataFrame, name: str, table: str) -> pd.Series:
     if name not in df.columns:
         raise HGymError(
@@ -127,7 +119,7 @@ def _shares(codes: np.ndarray, size: int) -> np.ndarray:
 
 
 def _title(variable) -> str:
-    return f"{variable.name} ({variable.unit})" if getattr(variable, "unit", "") else variable.name
+    return f"{variable.name} ({variable.unit})" if variable.unit else variable.name
 
 
 def _time_axis(df: pd.DataFrame, schema, table: str) -> tuple[np.ndarray, str]:
@@ -223,7 +215,7 @@ def distribution_figure(real: pd.DataFrame, synthetic: pd.DataFrame, schema, var
     right-skewed positive variables. Categorical and binary: grouped bars of shares of all
     rows, in the schema's category order, with a "(missing)" bar when values are missing.
     """
-    spec = _variable(schema, variable)
+    spec = schema.variable(variable)
     if spec.kind == "numeric":
         return _numeric_distribution(real, synthetic, spec, log_x, bins)
     real_coded, synthetic_coded = _coded(real, variable, "real"), _coded(synthetic, variable, "synthetic")
@@ -284,7 +276,7 @@ def time_band_figure(real: pd.DataFrame, synthetic: pd.DataFrame, schema, variab
     Steps where fewer than ``min_patients`` patients have a value are left out (with
     variable-length data the last steps hold a handful of patients and only add noise).
     """
-    spec = _variable(schema, variable)
+    spec = schema.variable(variable)
     if spec.kind != "numeric":
         raise HGymError(f"'{variable}' is {spec.kind}; time bands are for numeric variables — "
                         f"use category_share_over_time_figure for it.")
@@ -318,7 +310,7 @@ def category_shares_by_step(df: pd.DataFrame, schema, variable: str, table: str,
 
     Missing values count as their own category, so each row of the result sums to 1.
     """
-    spec = _variable(schema, variable)
+    spec = schema.variable(variable)
     coded = _coded(df, variable, table)
     order = list(order or _category_order(spec, coded))
     codes = _recode(coded, order)
@@ -333,7 +325,7 @@ def category_shares_by_step(df: pd.DataFrame, schema, variable: str, table: str,
 def category_share_over_time_figure(real: pd.DataFrame, synthetic: pd.DataFrame, schema,
                                     variable: str) -> go.Figure:
     """Stacked shares of each category at each step, real | synthetic side by side."""
-    spec = _variable(schema, variable)
+    spec = schema.variable(variable)
     if spec.kind == "numeric":
         raise HGymError(f"'{variable}' is numeric; category shares are for binary and categorical "
                         f"variables — use time_band_figure for it.")
@@ -485,7 +477,7 @@ def _add_trajectories(figure: go.Figure, df: pd.DataFrame, schema, spec, ids: li
 def trajectories_figure(df: pd.DataFrame, schema, variable: str, n_patients: int = 5, seed: int = 0,
                         table: str = "data") -> go.Figure:
     """``n_patients`` randomly chosen patients' values over time, one colour per patient."""
-    spec = _variable(schema, variable)
+    spec = schema.variable(variable)
     ids = _sample_patients(df, schema, n_patients, seed, table)
     figure = _figure()
     _add_trajectories(figure, df, schema, spec, ids, table, CATEGORY_COLOURS)
@@ -497,7 +489,7 @@ def trajectories_figure(df: pd.DataFrame, schema, variable: str, n_patients: int
 def trajectories_comparison_figure(real: pd.DataFrame, synthetic: pd.DataFrame, schema, variable: str,
                                    n_patients: int = 5, seed: int = 0) -> go.Figure:
     """Example patients side by side: real (blue) | synthetic (orange), on the same y axis."""
-    spec = _variable(schema, variable)
+    spec = schema.variable(variable)
     figure = _subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.04,
                            subplot_titles=("Real", "Synthetic"))
     for col, (df, table, colour) in enumerate(((real, "real", REAL_COLOUR),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -16,21 +17,26 @@ from tests.test_plots import small_schema, small_table
 
 
 class StandInReport:
-    """Shaped like evaluation.Report (summary, overview, notes, details, to_json) for the renderer alone."""
+    """Shaped like evaluation.Report (summary, overview, notes, details, specs, to_json) for the renderer alone."""
 
     def __init__(self, details: dict | None = None, notes: list[str] | None = None):
         self.details = details or {}
         self.notes = notes or []
+        self.specs = {"KS complement": SimpleNamespace(definition="1 - D, two-sample Kolmogorov-Smirnov"),
+                      "DCR share": SimpleNamespace(definition="share of synthetic patients closer to training")}
 
     def summary(self) -> pd.DataFrame:
         return pd.DataFrame({
             "group": ["marginals", "privacy"], "score": ["KS complement", "DCR share"],
             "variable": ["score", None], "value": [0.912345, 0.81], "reference": [0.95, np.nan],
-            "verdict": ["good", "leak"],
+            "verdict": ["good", "poor"],
         })
 
-    def overview(self) -> dict:
-        return {"column shapes": 0.93}
+    def overview(self) -> pd.DataFrame:
+        return pd.DataFrame({"group": ["marginals", "privacy", "detection"],
+                             "score": ["KS complement", "DCR share", "discriminative score"],
+                             "value": [0.93, 0.81, np.nan], "reference": [0.95, np.nan, np.nan],
+                             "verdict": ["good", "poor", "n/a"], "n_variables": [1, 1, 1]})
 
     def to_json(self, path) -> None:
         with open(path, "w", encoding="utf-8") as file:
@@ -86,13 +92,13 @@ def test_summary_table_colours_verdicts_and_text_is_escaped():
     report = StandInReport(notes=["<script>alert(1)</script> subsampled to 2,000 patients"])
     page = html_report.render(report, real, synthetic, schema_with_static())
     assert '<td class="verdict-good">good</td>' in page
-    assert '<td class="verdict-poor">leak</td>' in page
+    assert page.count('<td class="verdict-poor">poor</td>') == 2  # overview and all scores
+    assert "<td>n/a</td>" in page
     assert '<td class="number">0.912</td>' in page  # 3 significant digits
     assert '<td class="number">—</td>' in page and "<td>—</td>" in page  # NaN and None as a dash
     assert "&lt;script&gt;alert(1)&lt;/script&gt; subsampled" in page
     assert "30 patients, 240 rows" in page
-    assert html_report.verdict_class("close to reference") == "good"
-    assert html_report.verdict_class("n/a") == ""
+    assert "<dt>KS complement</dt><dd>1 - D, two-sample Kolmogorov-Smirnov</dd>" in page
 
 
 def test_a_figure_that_cannot_be_drawn_says_why_and_the_rest_still_render():

@@ -100,7 +100,7 @@ def test_missing_and_unknown_variables_raise_clear_errors():
     real, synthetic = small_table(), small_table().drop(columns="score")
     with pytest.raises(HGymError, match="'score' is missing from the synthetic table"):
         plots.distribution_figure(real, synthetic, small_schema(), "score")
-    with pytest.raises(HGymError, match="'weight' is not a variable.*'score', 'arm', 'flag'"):
+    with pytest.raises(HGymError, match="no variable 'weight'.*'score', 'arm', 'flag'"):
         plots.distribution_figure(real, real, small_schema(), "weight")
     text = small_table().astype({"score": object})
     text.loc[3, "score"] = "high"

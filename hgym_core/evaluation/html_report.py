@@ -23,12 +23,7 @@ from hgym_core.errors import HGymError
 REPORT_HTML = "report.html"
 REPORT_JSON = "report.json"
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
-# Verdict words (lower case) by colour class; anything else is shown without a colour.
-VERDICT_CLASSES = {
-    "good": ("good", "pass", "ok", "close", "excellent", "similar", "private", "indistinguishable"),
-    "fair": ("fair", "warn", "warning", "check", "moderate", "some"),
-    "poor": ("poor", "fail", "bad", "far", "leak", "leaks", "different", "distinguishable"),
-}
+COLOURED_VERDICTS = ("good", "fair", "poor")   # "n/a" stays uncoloured
 
 FigureMaker = Callable[[], go.Figure]
 
@@ -43,6 +38,7 @@ th { background: #f4f4f4; } td.number { text-align: right; font-variant-numeric:
 td.verdict-good { background: #dcefe3; } td.verdict-fair { background: #fbefd2; }
 td.verdict-poor { background: #f6d6d0; font-weight: 600; }
 .figure { margin: 1rem 0 2rem; } .figure-error { color: #a33; }
+dt { font-weight: 600; margin-top: 0.6rem; } dd { margin-left: 1.5rem; }
 """
 
 
@@ -50,7 +46,8 @@ def render(report, real: pd.DataFrame, synthetic: pd.DataFrame, schema, holdout:
            title: str = "Synthetic patients: evaluation report", n_patients: int = 5, seed: int = 0) -> str:
     """The whole report as one HTML string (plotly.js inline, in the first figure only)."""
     sections = [
-        ("summary", "Scores", _summary_html(report)),
+        ("overview", "Overview", _table_html(report.overview())),
+        ("scores", "All scores", _table_html(report.summary())),
         ("notes", "Notes", _notes_html(report)),
     ]
     include_js = True
@@ -61,6 +58,7 @@ def render(report, real: pd.DataFrame, synthetic: pd.DataFrame, schema, holdout:
             parts.append(_figure_html(figure_id, maker, include_js))
             include_js = include_js and "plotly-graph-div" not in parts[-1]
         sections.append((anchor, heading, "\n".join(parts)))
+    sections.append(("definitions", "Score definitions", _definitions_html(report)))
     sections = [(anchor, heading, body) for anchor, heading, body in sections if body]
     navigation = " ".join(f'<a href="#{anchor}">{html.escape(heading)}</a>' for anchor, heading, _ in sections)
     body = "\n".join(f'<section id="{anchor}"><h2>{html.escape(heading)}</h2>\n{content}</section>'
@@ -77,7 +75,6 @@ def render(report, real: pd.DataFrame, synthetic: pd.DataFrame, schema, holdout:
 <main>
 <h1>{html.escape(title)}</h1>
 <p class="muted">{html.escape(_data_description(schema, real, synthetic, holdout))}</p>
-{_overview_html(report)}
 <nav>{navigation}</nav>
 {body}
 </main>
@@ -163,17 +160,18 @@ def _figure_html(figure_id: str, maker: FigureMaker, include_js: bool) -> str:
 
 # --------------------------------------------------------------------------- tables and text
 
-def _summary_html(report) -> str:
-    summary = report.summary()
-    if summary.empty:
+def _table_html(frame: pd.DataFrame) -> str:
+    """A score table: numbers to 3 significant digits, verdict cells coloured."""
+    if frame.empty:
         return '<p class="muted">No scores.</p>'
-    header = "".join(f"<th>{html.escape(str(column))}</th>" for column in summary.columns)
-    classes = [_column_class(summary[column]) for column in summary.columns]
+    header = "".join(f"<th>{html.escape(str(column))}</th>" for column in frame.columns)
+    classes = [_column_class(frame[column]) for column in frame.columns]
     rows = []
-    for record in summary.itertuples(index=False):
+    for record in frame.itertuples(index=False):
         cells = []
-        for column, css, value in zip(summary.columns, classes, record):
-            css = f"verdict-{verdict_class(value)}" if column == "verdict" and verdict_class(value) else css
+        for column, css, value in zip(frame.columns, classes, record):
+            if column == "verdict":
+                css = f"verdict-{value}" if value in COLOURED_VERDICTS else ""
             attribute = f' class="{css}"' if css else ""
             cells.append(f"<td{attribute}>{html.escape(_format(value))}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
@@ -184,15 +182,6 @@ def _column_class(column: pd.Series) -> str:
     """Numbers align right (by column, so a missing value does not change a column's look)."""
     numeric = pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
     return "number" if numeric else ""
-
-
-def verdict_class(verdict) -> str:
-    """'good', 'fair', 'poor' or '' for a verdict such as "good" or "leak: check privacy"."""
-    words = set(re.findall(r"[a-z]+", str(verdict).lower()))
-    for css, vocabulary in VERDICT_CLASSES.items():
-        if words & set(vocabulary):
-            return css
-    return ""
 
 
 def _format(value) -> str:
@@ -208,18 +197,12 @@ def _notes_html(report) -> str:
     return "<ul>" + "".join(f"<li>{html.escape(str(note))}</li>" for note in notes) + "</ul>" if notes else ""
 
 
-def _overview_html(report) -> str:
-    """The report's headline numbers, whatever shape ``overview()`` returns them in."""
-    overview = report.overview() if hasattr(report, "overview") else None
-    if overview is None:
-        return ""
-    if isinstance(overview, pd.DataFrame):
-        return overview.to_html(index=False, na_rep="—", float_format=lambda v: f"{v:.3g}", border=0)
-    if isinstance(overview, Mapping):
-        rows = "".join(f"<tr><th>{html.escape(str(key))}</th><td>{html.escape(_format(value))}</td></tr>"
-                       for key, value in overview.items())
-        return f"<table>{rows}</table>"
-    return f"<p>{html.escape(str(overview))}</p>"
+def _definitions_html(report) -> str:
+    """What each score measures, from the report's score specs (when it carries them)."""
+    specs = getattr(report, "specs", None) or {}
+    items = "".join(f"<dt>{html.escape(name)}</dt><dd>{html.escape(spec.definition)}</dd>"
+                    for name, spec in specs.items())
+    return f"<dl>{items}</dl>" if items else ""
 
 
 def _data_description(schema, real, synthetic, holdout) -> str:
