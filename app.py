@@ -1,0 +1,25 @@
+"""Health Gym Studio: the dashboard's entry point (`streamlit run app.py`).
+
+The router only: it names the pages, draws the sidebar every page shares and keeps the
+settings a user typed when they switch pages. Each page lives in pages/ and stays thin.
+"""
+
+import streamlit as st
+
+from pages._sidebar import render_sidebar
+from pages._state import keep_settings
+
+st.set_page_config(page_title="Health Gym Studio", page_icon="🩺", layout="wide")
+
+PAGES = [
+    st.Page("pages/data.py", title="Data", icon=":material/table_chart:", url_path="data", default=True),
+    st.Page("pages/train.py", title="Train", icon=":material/model_training:", url_path="train"),
+    st.Page("pages/compare.py", title="Compare", icon=":material/compare:", url_path="compare"),
+    st.Page("pages/generate.py", title="Generate", icon=":material/download:", url_path="generate"),
+    st.Page("pages/runs.py", title="Runs", icon=":material/folder_open:", url_path="runs"),
+]
+
+page = st.navigation(PAGES)
+keep_settings()
+page.run()
+render_sidebar()

@@ -1,0 +1,102 @@
+"""The Compare page's work: sample, split the real data, score, and build every figure once.
+
+A comparison is kept in session state per (run, checkpoint, patients, seed), so switching pages
+or picking another example variable redraws stored figures instead of recomputing them.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from hgym_core import plots
+from hgym_core.checkpoint import RunFolder, RunSummary
+from hgym_core.demo import HIV_NUMERIC
+from hgym_core.evaluation import evaluate
+from hgym_core.schema import Schema, check
+from pages import _state as state
+
+RESULTS = "compare_results"
+KEEP_RESULTS = 3
+# Real patients in each of the two parts (training side and holdout reference): enough for
+# stable scores, small enough that scoring takes seconds rather than minutes on a laptop CPU.
+REAL_PATIENTS = 1000
+HIV_DRUGS = ("Base Drug Combo", "Comp. INI", "Comp. NNRTI", "Extra PI", "Extra pk-En")
+HIV_FIRST = ("CD4", "VL", "Rel CD4", *HIV_DRUGS)
+
+
+def result_key(run: RunSummary, n_patients: int, seed: int) -> tuple:
+    step = RunFolder(run.path).read_info().get("checkpoint_step")
+    return run.name, step, int(n_patients), int(seed)
+
+
+def stored(key: tuple) -> dict | None:
+    return st.session_state.get(RESULTS, {}).get(key)
+
+
+def panel_variables(schema: Schema) -> tuple[list[str], list[str]]:
+    """(variables drawn at once, the rest): for the HIV schema CD4, VL, Rel CD4 and the drugs first;
+    for any other schema every variable."""
+    if set(HIV_FIRST) <= set(schema.names):
+        return list(HIV_FIRST), [name for name in schema.names if name not in HIV_FIRST]
+    return schema.names, []
+
+
+def split_real(real: pd.DataFrame, id_column: str, per_part: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Two disjoint random sets of patients, at most ``per_part`` each: the real side and its holdout."""
+    ids = real[id_column].drop_duplicates().to_numpy()
+    shuffled = np.random.default_rng(seed).permutation(len(ids))
+    half = min(per_part, len(ids) // 2)
+    first, second = ids[shuffled[:half]], ids[shuffled[half:2 * half]]
+    return real[real[id_column].isin(first)], real[real[id_column].isin(second)]
+
+
+def compare(run: RunSummary, n_patients: int, seed: int) -> dict:
+    """Sample, score and draw, reporting each stage in an st.status box; returns the stored result."""
+    with st.status(f"Comparing {n_patients:,} synthetic patients from '{run.name}' with the real data…",
+                   expanded=True) as status:
+        started = time.perf_counter()
+        st.write("Loading the run and the data it was trained on…")
+        synthesizer = state.synthesizer_for(run)
+        schema = synthesizer.schema
+        real = check(state.table_for_run(RunFolder(run.path).read_info()), schema)
+        real, holdout = split_real(real, schema.id_column, REAL_PATIENTS, seed)
+        st.write(f"Sampling {n_patients:,} synthetic patients (seed {seed})…")
+        synthetic = synthesizer.sample(n_patients, seed=seed)
+        st.write("Scoring (marginals, relationships, time, detection, utility, privacy)…")
+        report = evaluate(real, synthetic, schema, holdout=holdout, seed=seed)
+        st.write("Drawing the figures…")
+        result = {
+            "run": run.name, "schema": schema, "real": real, "synthetic": synthetic,
+            "figures": figures(real, synthetic, schema), "summary": report.summary(),
+            "overview": report.overview(), "notes": list(report.notes),
+            "dcr": plots.dcr_histogram_figure(report.details["dcr_train"], report.details.get("dcr_holdout"))
+            if report.details.get("dcr_train") is not None else None,
+            "sizes": (real[schema.id_column].nunique(), holdout[schema.id_column].nunique(), n_patients),
+        }
+        status.update(label=f"Compared in {time.perf_counter() - started:.0f} s", state="complete", expanded=False)
+    return result
+
+
+def remember(key: tuple, result: dict) -> None:
+    results = st.session_state.setdefault(RESULTS, {})
+    results[key] = result
+    for old in list(results)[:-KEEP_RESULTS]:
+        del results[old]
+
+
+def figures(real: pd.DataFrame, synthetic: pd.DataFrame, schema: Schema) -> dict:
+    """Every variable's distribution and over-time figure, and the correlation heatmaps."""
+    drawn = {"correlations": plots.correlation_heatmaps_figure(real, synthetic, schema)}
+    for variable in schema.variables:
+        name = variable.name
+        log = True if name == "VL" and name in HIV_NUMERIC else None   # VL spans 5 decades: always log
+        drawn[("distribution", name)] = plots.distribution_figure(real, synthetic, schema, name, log_x=log)
+        if variable.kind == "numeric":
+            drawn[("over time", name)] = plots.time_band_figure(real, synthetic, schema, name, log_y=log)
+        elif not variable.static:   # a static variable's shares are flat over time
+            drawn[("over time", name)] = plots.category_share_over_time_figure(real, synthetic, schema, name)
+    return drawn

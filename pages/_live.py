@@ -1,0 +1,122 @@
+"""The Train page's live panel: progress, training curves and event log of a job, from its snapshot only.
+
+While a job trains, the panel is a fragment that reruns every second by itself (the rest of the
+page does not). It reads nothing but ``job.snapshot(history_from=...)`` — no files — and keeps
+the history it already has in session state, so each update copies only the new steps. The
+curves are small Vega-Lite charts: plotly's subplot machinery alone costs ~100 ms a figure,
+more than the whole update may take. Each curve keeps at most 2,000 points
+(``plots.downsample_indices`` keeps every bucket's extremes, so spikes and the curriculum
+saw-tooth survive) and dotted rules mark each change of the curriculum length L.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from hgym_core.events import METRIC_COLUMNS
+from hgym_core.jobs import ACTIVE, TrainingJob
+from hgym_core.plots import REAL_COLOUR, SYNTHETIC_COLOUR, curriculum_changes, downsample_indices
+from pages import _format as fmt
+
+MAX_POINTS = 2000
+MAX_MARKERS = 36   # beyond this many L changes the rules would hide the curves
+# (title, series drawn together); D_real and D_fake share a panel so their gap (W) reads directly.
+PANELS = (
+    ("D_real and D_fake", ("d_real", "d_fake")),
+    ("W = D_real − D_fake", ("w",)),
+    ("Gradient penalty GP", ("gp",)),
+    ("Critic loss D_loss", ("d_loss",)),
+    ("Generator loss G_loss", ("g_loss",)),
+    ("Correlation loss Corr", ("corr",)),
+)
+SERIES_NAMES = {"d_real": "D_real", "d_fake": "D_fake", "w": "W", "gp": "GP", "d_loss": "D_loss",
+                "g_loss": "G_loss", "corr": "Corr"}
+COLOURS = {"d_real": REAL_COLOUR, "d_fake": SYNTHETIC_COLOUR}
+HISTORY = "live_history"   # session key: (id of the job, {column: values}) already copied
+
+
+def job_history(job: TrainingJob):
+    """The job's snapshot, with the full history kept in session state and extended by new steps."""
+    owner, history = st.session_state.get(HISTORY, (None, None))
+    if owner != id(job):
+        history = {column: [] for column in METRIC_COLUMNS}
+    snap = job.snapshot(history_from=len(history["step"]))
+    for column, values in snap.history.items():
+        history[column].extend(values)
+    st.session_state[HISTORY] = (id(job), history)
+    return snap, history
+
+
+def draw_panel(job: TrainingJob) -> None:
+    snap, history = job_history(job)
+    fraction = min(1.0, snap.step / snap.steps_target) if snap.steps_target else 0.0
+    rate = f"{snap.steps_per_second:.2f} steps/s" if snap.steps_per_second else "– steps/s"
+    state = {"stopping": "stopping: saving a checkpoint…"}.get(snap.status, snap.status)
+    st.progress(fraction, text=f"**{snap.name}** · {state} · epoch {snap.epoch}/{snap.epochs_target} · "
+                               f"L={snap.length} · step {snap.step}/{snap.steps_target} · "
+                               f"ETA {fmt.duration(snap.eta_seconds)} · {rate}")
+    if snap.error:
+        st.error(snap.error)
+    if snap.last:
+        st.caption(f"Step {snap.step}: " + " · ".join(f"{SERIES_NAMES[name]} {fmt.number(snap.last[name])}"
+                                                      for name in SERIES_NAMES))
+    draw_curves(history)
+    with st.expander("Event log", expanded=snap.status not in ACTIVE):
+        st.code("\n".join(snap.log[-200:]) or "no events yet", language=None)
+
+
+def draw_curves(history: dict) -> None:
+    """Six small charts in a 3 x 2 grid: curves downsampled to MAX_POINTS, L changes as rules."""
+    steps = np.asarray(history["step"], dtype=float)
+    if len(steps) == 0:
+        st.info("Waiting for the first training step…")
+        return
+    changes = curriculum_changes(pd.DataFrame({"step": steps, "length": history["length"]}))
+    rules = changes.to_dict("records") if len(changes) - 1 <= MAX_MARKERS else []
+    grid = st.columns(3) + st.columns(3)
+    for box, (title, series) in zip(grid, PANELS):
+        box.vega_lite_chart(_curves(steps, history, series), _spec(title, series, rules), width="stretch")
+
+
+def _curves(steps: np.ndarray, history: dict, series: tuple[str, ...]) -> pd.DataFrame:
+    parts = []
+    for name in series:
+        values = np.asarray(history[name], dtype=float)
+        finite = np.flatnonzero(np.isfinite(values))
+        keep = finite[downsample_indices(values[finite], MAX_POINTS)]
+        parts.append(pd.DataFrame({"step": steps[keep], "value": values[keep], "series": SERIES_NAMES[name]}))
+    return pd.concat(parts, ignore_index=True)
+
+
+def _spec(title: str, series: tuple[str, ...], rules: list[dict]) -> dict:
+    names = [SERIES_NAMES[name] for name in series]
+    colours = [COLOURS.get(name, "#555555") for name in series]
+    line = {
+        "mark": {"type": "line", "strokeWidth": 1.2, "clip": True},
+        "encoding": {
+            "x": {"field": "step", "type": "quantitative", "title": "generator step"},
+            "y": {"field": "value", "type": "quantitative", "title": None, "scale": {"zero": False}},
+            "color": {"field": "series", "type": "nominal", "scale": {"domain": names, "range": colours},
+                      "legend": {"orient": "top", "title": None} if len(series) > 1 else None},
+        },
+    }
+    layers = [line]
+    if rules:
+        marks = {"values": [{"step": r["step"], "label": f"L={r['length']:g}"} for r in rules]}
+        layers += [
+            {"data": marks, "mark": {"type": "rule", "strokeDash": [2, 3], "color": "#999999"},
+             "encoding": {"x": {"field": "step", "type": "quantitative"}}},
+            {"data": marks, "mark": {"type": "text", "align": "left", "baseline": "top", "dx": 2, "y": 0,
+                                     "fontSize": 9, "color": "#666666"},
+             "encoding": {"x": {"field": "step", "type": "quantitative"}, "text": {"field": "label"}}},
+        ]
+    return {"title": {"text": title, "fontSize": 13}, "height": 190, "layer": layers}
+
+
+@st.fragment(run_every="1s")
+def live_panel(job: TrainingJob) -> None:
+    draw_panel(job)
+    if job.status not in ACTIVE:
+        st.rerun()   # the whole page: buttons, run lists and sidebar catch up with the ended job

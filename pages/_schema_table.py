@@ -1,0 +1,53 @@
+"""The schema as an editable table (one row per variable) and back.
+
+Category labels are edited as comma-separated text; reading them back matches each label to
+the table's own values, so 0/1 flags stay numbers and False/True stay booleans.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pandas as pd
+
+from hgym_core.schema import Schema, Variable
+
+COLUMNS = ["variable", "kind", "static", "transform", "unit", "categories"]
+
+
+def schema_to_table(schema: Schema) -> pd.DataFrame:
+    rows = [{"variable": v.name, "kind": v.kind, "static": v.static, "transform": v.transform, "unit": v.unit,
+             "categories": ", ".join(str(c) for c in v.categories or [])} for v in schema.variables]
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def table_to_schema(table: pd.DataFrame, schema: Schema, frame: pd.DataFrame) -> Schema:
+    """The schema with each variable's row of the edited table applied (names never change)."""
+    variables = []
+    for variable, row in zip(schema.variables, table.to_dict("records")):
+        kind = row["kind"] or variable.kind
+        categories = None if kind == "numeric" else _labels(str(row["categories"] or ""), frame[variable.name])
+        variables.append(Variable(variable.name, kind, categories, row["transform"] or variable.transform,
+                                  bool(row["static"]), str(row["unit"] or "")))
+    return replace(schema, variables=variables)
+
+
+def _labels(text: str, column: pd.Series) -> list:
+    """Labels typed as 'a, b, c' as the column's own values; empty text lists the column's labels."""
+    present = [_plain(value) for value in pd.unique(column.dropna())]
+    by_text = {str(value): value for value in present}
+    typed = [token.strip() for token in text.split(",") if token.strip()]
+    if not typed:
+        try:
+            return sorted(present)
+        except TypeError:   # mixed text and numbers
+            return sorted(present, key=str)
+    return [by_text.get(token, token) for token in typed]
+
+
+def _plain(value: object) -> object:
+    """A numpy scalar as the Python scalar JSON can hold; 1.0 reads as 1, as Schema.infer lists it."""
+    value = value.item() if hasattr(value, "item") else value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value

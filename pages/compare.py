@@ -1,0 +1,92 @@
+"""Compare page: real vs synthetic patients of a run, side by side, with the evaluation scores."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from hgym_core import plots
+from hgym_core.errors import HGymError
+from pages import _comparison as comparison
+from pages import _state as state
+
+VERDICTS = {"good": "✅ good", "fair": "🟡 fair", "poor": "🔴 poor", "n/a": "n/a"}
+
+
+def _scores_table(frame):
+    return frame.assign(verdict=frame["verdict"].map(lambda v: VERDICTS.get(v, v)))
+
+
+def _variable_panel(result: dict, name: str) -> None:
+    variable = result["schema"].variable(name)
+    st.subheader(name + (f" ({variable.unit})" if variable.unit else ""))
+    distribution, over_time = st.columns(2)
+    distribution.plotly_chart(result["figures"][("distribution", name)], key=f"distribution.{name}")
+    if ("over time", name) in result["figures"]:
+        over_time.plotly_chart(result["figures"][("over time", name)], key=f"over_time.{name}")
+    else:
+        over_time.caption(f"{name} is static (one value per patient), so it does not change over time.")
+
+
+st.title("Compare")
+runs = state.trained_runs()
+if not runs:
+    st.info("No trained run yet: train one on the Train page, then compare its synthetic patients here.")
+else:
+    run = state.pick_run(runs, "compare.run")
+    size, seed_box = st.columns(2)
+    st.session_state.setdefault("compare.patients", 1000)
+    st.session_state.setdefault("compare.seed", 0)
+    n_patients = size.number_input("Synthetic patients", min_value=10, max_value=20_000, step=100,
+                                   key="compare.patients")
+    seed = seed_box.number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, key="compare.seed")
+    st.caption(f"Scores compare up to {comparison.REAL_PATIENTS:,} real patients with the synthetic ones, "
+               f"next to the same scores for those real patients vs {comparison.REAL_PATIENTS:,} other real "
+               "patients (the reference a synthetic set cannot be expected to beat).")
+    key = comparison.result_key(run, n_patients, seed)
+    if st.button("Compare", key="btn.compare", type="primary"):
+        try:
+            comparison.remember(key, comparison.compare(run, int(n_patients), int(seed)))
+        except HGymError as problem:
+            st.error(str(problem))
+
+    result = comparison.stored(key)
+    if result is None:
+        st.info("Choose the number of synthetic patients and a seed, then press Compare.")
+    else:
+        real_n, holdout_n, synthetic_n = result["sizes"]
+        st.success(f"Run '{result['run']}': {synthetic_n:,} synthetic patients vs {real_n:,} real patients "
+                   f"(reference: {holdout_n:,} held-out real patients). Real is blue, synthetic orange.")
+        main, others = comparison.panel_variables(result["schema"])
+        st.header("Variables")
+        for name in main:
+            _variable_panel(result, name)
+        if others:
+            with st.expander(f"Other variables ({', '.join(others)})"):
+                for name in others:
+                    _variable_panel(result, name)
+
+        st.header("Correlations")
+        st.plotly_chart(result["figures"]["correlations"], key="correlations")
+
+        st.header("Example patients")
+        schema = result["schema"]
+        choices = [v.name for v in schema.variables if not v.static]
+        if st.session_state.get("compare.trajectory_variable") not in choices:
+            st.session_state["compare.trajectory_variable"] = choices[0]
+        picked = st.selectbox("Variable", choices, key="compare.trajectory_variable")
+        st.plotly_chart(plots.trajectories_comparison_figure(result["real"], result["synthetic"], schema, picked,
+                                                             n_patients=5, seed=int(seed)), key="trajectories")
+
+        st.header("Scores")
+        st.dataframe(_scores_table(result["overview"]), hide_index=True, width="stretch",
+                     column_config={"value": st.column_config.NumberColumn(format="%.3f"),
+                                    "reference": st.column_config.NumberColumn("reference (real vs holdout)",
+                                                                               format="%.3f")})
+        with st.expander("Every score, per variable"):
+            st.dataframe(_scores_table(result["summary"]), hide_index=True, width="stretch",
+                         column_config={"value": st.column_config.NumberColumn(format="%.3f"),
+                                        "reference": st.column_config.NumberColumn(format="%.3f")})
+        for note in result["notes"]:
+            st.caption(note)
+        if result["dcr"] is not None:
+            st.plotly_chart(result["dcr"], key="dcr")
