@@ -107,7 +107,7 @@ class Encoder:
                 missing.append(variable.name)
         time_state = _fit_time(table[schema.time_column], rows, schema.time_mode)
         if schema.time_mode == "irregular":
-            transforms[GAP] = NumericTransform.fit(_gaps(table[schema.time_column], rows, time_state["origin"]),
+            transforms[GAP] = NumericTransform.fit(_gaps(table[schema.time_column], rows, time_state["start"]),
                                                    "minmax").to_dict()
         # The missing-value fill: the median transformed value keeps filled cells mid-distribution.
         fills = {name: float(np.nanmedian(NumericTransform.from_dict(transforms[name]).forward(
@@ -148,7 +148,7 @@ class Encoder:
                 codes = label_codes(column, variable.categories)
                 _one_hot(features, span, codes)
         if GAP in self._span:
-            gaps = _gaps(table[self.schema.time_column], rows, self.state["time"]["origin"])
+            gaps = _gaps(table[self.schema.time_column], rows, self.state["time"]["start"])
             features[:, self._span[GAP].start] = self.transforms[GAP].forward(gaps)
         data = self._to_sequences(features, rows)
         ids = table[self.schema.id_column].to_numpy()[rows.starts].tolist()
@@ -238,7 +238,7 @@ class Encoder:
             gaps = np.round(gaps)
         totals = np.cumsum(gaps)
         before = np.concatenate([[0.0], totals])[starts]
-        return time["origin"] + totals - before[decoded.patient]
+        return time["start"] + totals - before[decoded.patient]
 
     # ---- persistence --------------------------------------------------------------------
     def to_dict(self) -> dict:
@@ -304,8 +304,8 @@ def _fit_time(times: pd.Series, rows: _Rows, mode: str) -> dict:
     firsts = values[rows.starts]
     steps = np.diff(values)[rows.position[1:] > 0]
     return {
-        "start": _plain_number(firsts.min()),      # step mode: time of step 0
-        "origin": _plain_number(firsts.min()),     # irregular: gaps count from here
+        # step mode: the time of step 0; irregular: where the first row's gap counts from.
+        "start": _plain_number(firsts.min()),
         "min_step": _plain_number(steps.min()) if len(steps) else 1,
         "integer": bool(pd.api.types.is_integer_dtype(times) or np.all(np.mod(values, 1) == 0)),
     }

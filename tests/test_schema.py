@@ -131,3 +131,38 @@ def test_infer_without_an_id_column_says_how_to_fix():
     df = pd.DataFrame({"a": [0.1, 0.2, 0.3], "b": [1.5, 2.5, 3.5], "c": [0.0, 1.0, 2.0]})
     with pytest.raises(HGymError, match="PatientID"):
         Schema.infer(df)
+
+
+# ---- command line ---------------------------------------------------------------------------
+
+
+def test_cli_prints_the_inferred_schema_of_a_table(tmp_path, capsys):
+    from hgym_core.cli import main
+
+    df = pd.DataFrame({"subject": np.repeat([1, 2, 3], 3), "visit": np.tile([0, 1, 2], 3),
+                       "weight": [70.5, 71.0, 69.8, 80.1, 80.3, 81.0, 60.2, 60.0, 59.1],
+                       "smoker": np.repeat(["yes", "no", "yes"], 3), "junk": "x"})
+    df.to_csv(tmp_path / "t.csv", index=False)
+    assert main(["schema", str(tmp_path / "t.csv")]) == 0
+    captured = capsys.readouterr()
+    schema = Schema.from_json(captured.out)
+    assert (schema.id_column, schema.time_column) == ("subject", "visit")
+    assert schema.variable("smoker").static and schema.variable("weight").kind == "numeric"
+    assert "warning: Column 'junk' has the same label" in captured.err
+
+
+def test_cli_writes_the_built_in_cohorts_schema(tmp_path, capsys, monkeypatch, hiv_cohort):
+    import hgym_core.cli.schema as command
+    from hgym_core.cli import main
+
+    monkeypatch.setattr(command, "simulate_hiv_cohort", lambda: hiv_cohort)   # small stand-in for the default
+    assert main(["schema", "--out", str(tmp_path / "schema.json")]) == 0
+    assert Schema.load(tmp_path / "schema.json") == Schema.infer(hiv_cohort)
+    assert "wrote the schema of 13 variables" in capsys.readouterr().out
+
+
+def test_cli_reports_a_missing_file_readably(tmp_path, capsys):
+    from hgym_core.cli import main
+
+    assert main(["schema", str(tmp_path / "nowhere.csv")]) == 2
+    assert "was not found" in capsys.readouterr().err
