@@ -22,14 +22,18 @@ def schema_to_table(schema: Schema) -> pd.DataFrame:
 
 
 def table_to_schema(table: pd.DataFrame, schema: Schema, frame: pd.DataFrame) -> Schema:
-    """The schema with each variable's row of the edited table applied (names never change)."""
+    """The schema with each variable's row of the edited table applied (names never change).
+
+    Goes through ``Schema.from_dict``, so an impossible edit (a binary variable with three
+    labels) raises HGymError naming the variable and the fix.
+    """
     variables = []
     for variable, row in zip(schema.variables, table.to_dict("records")):
         kind = row["kind"] or variable.kind
         categories = None if kind == "numeric" else _labels(str(row["categories"] or ""), frame[variable.name])
         variables.append(Variable(variable.name, kind, categories, row["transform"] or variable.transform,
                                   bool(row["static"]), str(row["unit"] or "")))
-    return replace(schema, variables=variables)
+    return Schema.from_dict(replace(schema, variables=variables).to_dict())
 
 
 def _labels(text: str, column: pd.Series) -> list:

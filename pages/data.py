@@ -76,15 +76,6 @@ def _set_time_mode(token: str) -> None:
     _use_schema(replace(schema, time_mode=st.session_state[f"{token}.mode"]), None)
 
 
-def _apply_edits(key: str) -> None:
-    dataset = state.current_dataset()
-    table = schema_to_table(dataset.schema)
-    for row, changes in st.session_state[key]["edited_rows"].items():
-        for column, value in changes.items():
-            table.loc[int(row), column] = value
-    _use_schema(table_to_schema(table, dataset.schema, dataset.frame), None)
-
-
 def _take_schema_json() -> None:
     uploaded = st.session_state.get("data_schema_upload")
     if uploaded is None:
@@ -102,11 +93,12 @@ def _take_schema_json() -> None:
     _use_schema(schema, f"Schema loaded from {uploaded.name}.")
 
 
-def _use_schema(schema: Schema, note: str | None) -> None:
+def _use_schema(schema: Schema, note: str | None, kind: str = "success") -> None:
+    """Make ``schema`` current; the schema widgets restart from it (their keys carry a version)."""
     state.set_schema(schema)
     st.session_state["schema_version"] = st.session_state.get("schema_version", 0) + 1
     if note:
-        _say("success", note, "schema")
+        _say(kind, note, "schema")
     else:
         st.session_state.pop(MESSAGE, None)
 
@@ -169,9 +161,9 @@ _show_message("schema")
 
 editor, checks = st.columns([3, 2])
 with editor:
-    st.data_editor(
-        schema_to_table(schema), key=f"{token}.editor", on_change=_apply_edits, args=(f"{token}.editor",),
-        hide_index=True, num_rows="fixed", disabled=["variable"], width="stretch",
+    table = schema_to_table(schema)
+    edited = st.data_editor(
+        table, key=f"{token}.editor", hide_index=True, num_rows="fixed", disabled=["variable"], width="stretch",
         column_config={
             "variable": st.column_config.TextColumn("Variable", help="The column's name in the table"),
             "kind": st.column_config.SelectboxColumn("Kind", options=KINDS, required=True,
@@ -185,6 +177,12 @@ with editor:
                 "Categories", width="large",
                 help="Binary/categorical: the labels in order, separated by commas (empty = the table's labels)"),
         })
+    if not edited.equals(table):   # an edit: it becomes the schema, and the editor restarts from it
+        try:
+            _use_schema(table_to_schema(edited, schema, dataset.frame), None)
+        except HGymError as problem:
+            _use_schema(schema, f"That edit was not applied: {problem}", kind="error")
+        st.rerun()
     schema_json = schema.to_json()
     download, upload = st.columns(2)
     download.download_button("Download schema JSON", schema_json, file_name="schema.json",

@@ -1,0 +1,106 @@
+"""Data page: the inferred schema, uploads (kept on disk; malformed ones rejected), schema edits."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from hgym_core.errors import HGymError
+from hgym_core.io import table_bytes
+from pages import _state as state
+from pages._schema_table import schema_to_table, table_to_schema
+from tests._pages import folders, open_app, small_dataset, texts  # noqa: F401 - fixture
+
+MALFORMED = b"PatientID,Timestep,CD4\n1,0,500\n1,0,510\n2,0,300\n2,1,x\n"   # patient 1 has month 0 twice
+
+
+def test_data_page_shows_the_inferred_schema(folders):
+    at = open_app()
+    assert "Schema" in [h.value for h in at.header]
+    shown = texts(at.markdown)
+    for name in small_dataset().schema.names:
+        assert f"**{name}**" in shown
+    assert "ready to train" in texts(at.success)
+    assert f"{small_dataset().n_patients:,} patients" in texts(at.sidebar.caption)
+
+
+def test_an_accepted_upload_is_kept_with_its_schema(folders, hiv_cohort):
+    _, uploads = folders
+    dataset = state.accept_upload(table_bytes(hiv_cohort, "cohort.csv"), "cohort.csv")
+    saved = state.saved_uploads()
+    assert [p.parent for p in saved] == [uploads] and state.schema_path(saved[0]).is_file()
+    again = state.load_saved_upload(saved[0])   # what a later session (or a restart) loads
+    assert again.schema == dataset.schema
+    pd.testing.assert_frame_equal(again.frame, dataset.frame)
+    assert dataset.source == {"kind": "upload", "path": str(saved[0]), "name": "cohort.csv"}
+    assert dataset.n_patients == hiv_cohort["PatientID"].nunique()
+
+
+@pytest.mark.parametrize("content, name, words", [
+    (b"a,b\n1,2\n", "two-columns.csv", "needs a patient id column"),
+    (MALFORMED, "duplicates.csv", "repeat the same patient and time"),
+    (b"\x00\x01 not parquet", "broken.parquet", "Could not read"),
+])
+def test_a_malformed_upload_raises_a_readable_error_and_saves_nothing(folders, content, name, words):
+    with pytest.raises(HGymError, match=words):
+        state.accept_upload(content, name)
+    assert state.saved_uploads() == []
+
+
+def test_the_page_rejects_a_malformed_upload_and_keeps_the_previous_data(folders, hiv_cohort):
+    at = open_app()
+    before = at.session_state["dataset"]
+    at.file_uploader(key="data_upload").set_value(("duplicates.csv", MALFORMED, "text/csv")).run()
+    message = texts(at.error)
+    assert "duplicates.csv was not loaded" in message and "repeat the same patient and time" in message
+    assert at.session_state["dataset"] is before
+    assert f"Working on **{before.name}**" in texts(at.markdown)
+
+    at.file_uploader(key="data_upload").set_value(("cohort.csv", table_bytes(hiv_cohort, "cohort.csv"),
+                                                   "text/csv")).run()
+    assert at.session_state["dataset"].name == "cohort.csv"
+    assert "Working on **cohort.csv**" in texts(at.markdown)
+
+
+def test_an_edit_in_the_schema_editor_becomes_the_schema_and_can_block_training(folders):
+    at = open_app()
+    editor = at.data_editor[0]
+    rows = list(editor.value["variable"])
+    edits = {rows.index("CD4"): {"unit": "cells/mm3"}, rows.index("Gender"): {"categories": "Male, Unknown"}}
+    at.session_state[editor.key] = {"edited_rows": edits, "added_rows": [], "deleted_rows": []}
+    at.run()
+    schema = at.session_state["dataset"].schema
+    assert schema.variable("CD4").unit == "cells/mm3"
+    assert schema.variable("Gender").categories == ["Male", "Unknown"]
+    assert "block training" in texts(at.error) and "labels not in the schema" in texts(at.error)
+
+    at.switch_page("pages/train.py").run()
+    assert at.button(key="btn.start").disabled
+
+
+def test_an_impossible_edit_is_refused_with_its_reason(folders):
+    at = open_app()
+    before = at.session_state["dataset"].schema
+    editor = at.data_editor[0]
+    gender = list(editor.value["variable"]).index("Gender")
+    at.session_state[editor.key] = {"edited_rows": {gender: {"categories": "Male"}}, "added_rows": [],
+                                    "deleted_rows": []}
+    at.run()
+    assert "must hold exactly 2 labels for a binary variable" in texts(at.error)
+    assert at.session_state["dataset"].schema == before
+    assert list(at.data_editor[0].value["categories"]) == list(schema_to_table(before)["categories"])
+
+
+def test_editor_text_reads_back_as_the_tables_own_label_types():
+    dataset = small_dataset()
+    table = schema_to_table(dataset.schema)
+    row = {name: i for i, name in enumerate(table["variable"])}
+    table.loc[row["VL (M)"], "categories"] = "1, 0"            # reorder 0/1 flags: stay ints
+    table.loc[row["Extra pk-En"], "categories"] = "True, False"  # stay booleans
+    table.loc[row["Ethnic"], "categories"] = ""                  # empty: the table's labels
+    table.loc[row["CD4"], "kind"] = "categorical"                # numeric -> labels from the data
+    schema = table_to_schema(table, dataset.schema, dataset.frame)
+    assert schema.variable("VL (M)").categories == [1, 0]
+    assert schema.variable("Extra pk-En").categories == [True, False]
+    assert sorted(schema.variable("Ethnic").categories) == sorted(dataset.frame["Ethnic"].unique())
+    assert len(schema.variable("CD4").categories) == dataset.frame["CD4"].nunique()
