@@ -12,29 +12,36 @@ from dataclasses import dataclass, field
 from hgym_core.errors import HGymError
 
 
+def setting(default, help: str):
+    """A field whose help text the command line (and the dashboard) show next to it."""
+    return field(default=default, metadata={"help": help})
+
+
 @dataclass
 class TrainConfig:
-    epochs: int = 100
-    batch_size: int = 256
-    n_critic: int = 5
-    lambda_gp: float = 10.0
-    lambda_corr: float = 10.0
-    latent_dim: int = 128
-    hidden_dim: int = 128
-    lr: float = 1e-3
-    betas: tuple[float, float] = (0.9, 0.99)
+    epochs: int = setting(100, "passes over the data, each running every curriculum length (published: 100, "
+                               "then resumed for 100 more)")
+    batch_size: int = setting(256, "patients per batch, B (published: 256)")
+    n_critic: int = setting(5, "critic updates per generator update, on the same real batch (published: 5)")
+    lambda_gp: float = setting(10.0, "weight of the gradient penalty, lambda_GP (published: 10)")
+    lambda_corr: float = setting(10.0, "weight of the correlation loss, lambda_C (published: 10)")
+    latent_dim: int = setting(128, "noise values per time step fed to the generator (published: 128)")
+    hidden_dim: int = setting(128, "width of the LSTMs and dense layers of both networks (published: 128)")
+    lr: float = setting(1e-3, "Adam learning rate of both networks (published: 1e-3)")
+    betas: tuple[float, float] = setting((0.9, 0.99), "Adam betas (published: 0.9 0.99)")
     # None derives the curriculum from the longest patient (10, 20, ..., 60 for 60 months).
-    curriculum: tuple[int, ...] | None = None
+    curriculum: tuple[int, ...] | None = setting(None, "sequence lengths trained in turn in each epoch; 'none' = "
+                                                       "six stages up to the longest patient (10 20 ... 60)")
     # The blog variant caps both correlation matrices at a random level u ~ U(0, 1).
-    corr_cap: bool = False
-    seed: int = 0
+    corr_cap: bool = setting(False, "cap both correlation matrices at a random level u ~ U(0, 1) (blog variant)")
+    seed: int = setting(0, "random seed: the same seed, data and device give the same run")
     # "auto" picks CUDA when present, else the CPU; "cpu", "cuda" or "cuda:1" force one.
-    device: str = "auto"
+    device: str = setting("auto", "'auto' (CUDA when present, else the CPU), 'cpu', 'cuda' or 'cuda:N'")
     # None leaves torch's default; the CPU has few cores and a UI thread needs one too.
-    cpu_threads: int | None = None
-    checkpoint_every: int = 1
+    cpu_threads: int | None = setting(None, "CPU threads for training; 'none' = torch's default")
+    checkpoint_every: int = setting(1, "save a checkpoint every N epochs (also on stop and at the end)")
     # Train on a random subset of patients (None = all); the quick preset uses this.
-    max_patients: int | None = None
+    max_patients: int | None = setting(None, "train on a seeded random subset of this many patients; 'none' = all")
 
     def validate(self) -> "TrainConfig":
         """Raise HGymError naming the first impossible setting and how to fix it."""

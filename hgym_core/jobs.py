@@ -43,7 +43,8 @@ class JobSnapshot:
     steps_per_second: float | None
     eta_seconds: float | None
     elapsed_seconds: float
-    history: dict[str, list[float]]  # METRIC_COLUMNS -> one value per step, oldest first
+    history: dict[str, list[float]]  # METRIC_COLUMNS -> one value per step from ``history_from`` on
+    last: dict | None  # the latest step's metrics row (METRIC_COLUMNS), None before the first step
     log: list[str]
     error: str | None
 
@@ -107,7 +108,8 @@ class TrainingJob:
         with self._lock:
             return self._error
 
-    def snapshot(self) -> JobSnapshot:
+    def snapshot(self, history_from: int = 0) -> JobSnapshot:
+        """A copy of the progress; ``history_from`` skips history entries the caller already holds."""
         with self._lock:
             last = self._last
             rate = self._rate()
@@ -120,8 +122,8 @@ class TrainingJob:
                 length=last.length if last else 0, step=last.step if last else 0, steps_target=steps_target,
                 steps_per_second=rate, eta_seconds=eta if self._status in ACTIVE else None,
                 elapsed_seconds=elapsed,
-                history={column: list(values) for column, values in self._history.items()},
-                log=list(self._log), error=self._error,
+                history={column: values[history_from:] for column, values in self._history.items()},
+                last=last.as_row() if last else None, log=list(self._log), error=self._error,
             )
 
     # what the worker thread calls

@@ -1,0 +1,254 @@
+"""The Health Gym v1 training loop: curriculum over L, events, metrics.csv, stop, NaN stop, checkpoints.
+
+    for epoch:                       (config.epochs in all, resumes included)
+        for L in the curriculum:     (10, 20, ..., 60 for 60 months)
+            for each real batch:     (patients shuffled by a seed derived from (seed, epoch, L))
+                train_iteration      (n_critic critic updates + 1 generator update, wgan.py)
+                -> TrainEvent to callbacks and metrics.csv
+
+The position (epoch, stage, batch, step) is the whole truth about progress: a checkpoint saved
+anywhere, mid-epoch included, resumes at the same L and batch with the same weights, optimizer
+moments and random streams, so on the CPU a resumed run is bit-identical to an unbroken one.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import os
+import threading
+import time
+from dataclasses import asdict, dataclass
+from typing import Callable, Iterable
+
+import numpy as np
+import torch
+
+from hgym_core.checkpoint import RunFolder, capture_rng_states, now_iso, restore_rng_states
+from hgym_core.config import TrainConfig
+from hgym_core.device import apply_cpu_threads, describe_device, resolve_device
+from hgym_core.encoding import EncodedCohort, Encoder, curriculum_batches, curriculum_lengths
+from hgym_core.errors import HGymError
+from hgym_core.events import LOSS_COLUMNS, TrainEvent
+from hgym_core.models import Critic, Generator
+from hgym_core.wgan import correlation_matrix, train_iteration
+
+CHECKPOINT_FORMAT = 1
+Callback = Callable[[TrainEvent], None]
+Log = Callable[[str], None]
+
+
+class TrainingDiverged(HGymError):
+    """A loss became NaN or infinite; the run is marked failed and its last good checkpoint kept."""
+
+
+@dataclass
+class Position:
+    """Where training is: ``epoch`` epochs and, within the next one, ``stage`` curriculum lengths
+    and ``batch`` batches of the current length are done; ``step`` generator steps in all."""
+
+    epoch: int = 0
+    stage: int = 0
+    batch: int = 0
+    step: int = 0
+
+
+def select_patients(cohort: EncodedCohort, max_patients: int | None, seed: int) -> EncodedCohort:
+    """A seeded random subset of ``max_patients`` patients (the cohort itself when None or larger)."""
+    n_patients = cohort.data.shape[0]
+    if max_patients is None or max_patients >= n_patients:
+        return cohort
+    chosen = torch.randperm(n_patients, generator=torch.Generator().manual_seed(seed))[:max_patients].sort().values
+    return EncodedCohort(cohort.data[chosen], cohort.lengths[chosen], [cohort.patient_ids[i] for i in chosen.tolist()])
+
+
+def batch_seed(seed: int, epoch: int, length: int) -> int:
+    """The shuffle seed of one (epoch, L): a pure function of the position, so resume needs no state."""
+    return int(np.random.SeedSequence([seed, epoch, length]).generate_state(1)[0])
+
+
+class Trainer:
+    """Owns the generator, critic, both Adam optimizers and the noise stream of one run."""
+
+    # Settings a resume may change: they alter neither the models nor the random streams.
+    RESUMABLE_CHANGES = ("epochs", "checkpoint_every", "device", "cpu_threads")
+
+    def __init__(self, encoder: Encoder, cohort: EncodedCohort, config: TrainConfig, run: RunFolder | None = None):
+        self.config = config.validate()
+        self.encoder = encoder
+        self.run = run
+        self.device = resolve_device(config.device)
+        apply_cpu_threads(config.cpu_threads)
+        self.lengths = list(config.curriculum or curriculum_lengths(encoder.max_length))
+        longest = cohort.data.shape[1]
+        if max(self.lengths) > longest:
+            raise HGymError(f"Setting 'curriculum' asks for length {max(self.lengths)} but the longest patient has "
+                            f"{longest} time steps; use lengths up to {longest}.")
+        self.cohort = select_patients(cohort, config.max_patients, config.seed)
+        self.cohort = EncodedCohort(self.cohort.data.to(self.device), self.cohort.lengths, self.cohort.patient_ids)
+        n_patients = self.cohort.data.shape[0]
+        self.batches_per_stage = math.ceil(n_patients / config.batch_size)  # curriculum_batches keeps the remainder
+        self.steps_per_epoch = self.batches_per_stage * len(self.lengths)
+
+        # Initial weights come from the seed without disturbing the process's global random state
+        # (the dashboard's other threads share it).
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(config.seed)
+            self.generator = Generator(encoder.spans, config.latent_dim, config.hidden_dim).to(self.device)
+            self.critic = Critic(encoder.spans, config.hidden_dim).to(self.device)
+        self.g_opt = torch.optim.Adam(self.generator.parameters(), lr=config.lr, betas=config.betas)
+        self.d_opt = torch.optim.Adam(self.critic.parameters(), lr=config.lr, betas=config.betas)
+        self.noise = torch.Generator(device=self.device).manual_seed(config.seed)
+        self.position = Position()
+        self.last_metrics: dict | None = None
+        self._real_corr: dict[int, torch.Tensor] = {}
+
+    # --- state ---------------------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        """Everything resume needs, as tensors and plain containers (weights_only-loadable)."""
+        return {
+            "format": CHECKPOINT_FORMAT,
+            "generator": self.generator.state_dict(),
+            "critic": self.critic.state_dict(),
+            "g_opt": self.g_opt.state_dict(),
+            "d_opt": self.d_opt.state_dict(),
+            "position": asdict(self.position),
+            "last_metrics": self.last_metrics,
+            "rng": capture_rng_states(self.noise),
+        }
+
+    def load_state_dict(self, state: dict, log: Log | None = None) -> None:
+        if state.get("format") != CHECKPOINT_FORMAT:
+            raise HGymError(f"The checkpoint has format {state.get('format')!r}; this version reads format "
+                            f"{CHECKPOINT_FORMAT}. Train a new run.")
+        self.generator.load_state_dict(state["generator"])
+        self.critic.load_state_dict(state["critic"])
+        self.g_opt.load_state_dict(state["g_opt"])
+        self.d_opt.load_state_dict(state["d_opt"])
+        self.position = Position(**state["position"])
+        self.last_metrics = state.get("last_metrics")
+        if not restore_rng_states(state["rng"], self.noise):
+            # A run moved between CPU and CUDA cannot reuse the other device's noise stream.
+            self.noise.manual_seed(batch_seed(self.config.seed, self.position.epoch, self.position.step))
+            if log:
+                log(f"noise stream reseeded: the run moved to {self.device.type}")
+
+    @property
+    def steps_target(self) -> int:
+        return self.config.epochs * self.steps_per_epoch
+
+    @property
+    def finished(self) -> bool:
+        return self.position.epoch >= self.config.epochs
+
+    def device_label(self) -> str:
+        return describe_device(self.device)
+
+    # --- training ------------------------------------------------------------------------------
+    def train(self, callbacks: Iterable[Callback] = (), stop_event: threading.Event | None = None,
+              log: Log | None = None) -> str:
+        """Train until ``config.epochs`` are done ("finished") or ``stop_event`` is set ("stopped").
+
+        Raises TrainingDiverged on a NaN/inf loss and re-raises anything else, in both cases after
+        marking the run failed; the checkpoint on disk is then the last good one.
+        """
+        callbacks = list(callbacks)
+        stop_event = stop_event or threading.Event()
+        log = log or (lambda message: None)
+        self._mark_running()
+        try:
+            status = self._loop(callbacks, stop_event, log)
+        except Exception as problem:
+            self._mark_failed(problem)
+            raise
+        self._save(status)
+        log(f"checkpoint saved (epoch {self.position.epoch}, step {self.position.step})")
+        return status
+
+    def _loop(self, callbacks: list[Callback], stop_event: threading.Event, log: Log) -> str:
+        config, position = self.config, self.position
+        while position.epoch < config.epochs:
+            for stage in range(position.stage, len(self.lengths)):
+                length = self.lengths[stage]
+                real_corr = self._real_correlation(length)
+                batches = curriculum_batches(self.cohort, length, config.batch_size,
+                                             batch_seed(config.seed, position.epoch, length))
+                for real in itertools.islice(batches, position.batch, None):
+                    if stop_event.is_set():
+                        return "stopped"
+                    started = time.perf_counter()
+                    metrics = train_iteration(self.generator, self.critic, self.g_opt, self.d_opt,
+                                              real, real_corr, config, self.noise)
+                    seconds = time.perf_counter() - started
+                    event = TrainEvent(epoch=position.epoch + 1, length=length, step=position.step + 1,
+                                       d_loss=metrics.d_loss, gp=metrics.gp, d_real=metrics.d_real,
+                                       d_fake=metrics.d_fake, w=metrics.w, g_loss=metrics.g_loss, corr=metrics.corr,
+                                       seconds=seconds, epochs_target=config.epochs, steps_target=self.steps_target)
+                    self._check_finite(event)
+                    position.batch += 1
+                    position.step += 1
+                    self.last_metrics = {name: getattr(event, name) for name in LOSS_COLUMNS}
+                    if self.run is not None:
+                        self.run.append_metrics(event.as_row())
+                    for callback in callbacks:
+                        callback(event)
+                position.stage, position.batch = stage + 1, 0
+            position.epoch, position.stage = position.epoch + 1, 0
+            if position.epoch % config.checkpoint_every == 0 and position.epoch < config.epochs:
+                self._save("running")
+                log(f"checkpoint saved (epoch {position.epoch}, step {position.step})")
+        return "finished"
+
+    def _real_correlation(self, length: int) -> torch.Tensor:
+        """The real data's correlation matrix over every patient's first L steps, once per L."""
+        if length not in self._real_corr:
+            with torch.no_grad():
+                self._real_corr[length] = correlation_matrix(self.cohort.data[:, :length])
+        return self._real_corr[length]
+
+    def _check_finite(self, event: TrainEvent) -> None:
+        bad = [name for name in LOSS_COLUMNS if not math.isfinite(getattr(event, name))]
+        if bad:
+            saved = self._checkpoint_step()
+            kept = "no checkpoint had been saved yet" if saved is None else \
+                f"the last good checkpoint (step {saved}) is kept"
+            raise TrainingDiverged(
+                f"Training diverged: {', '.join(bad)} became {getattr(event, bad[0])} at epoch {event.epoch}, "
+                f"L={event.length}, step {event.step}; {kept}. Start a new run with a lower learning rate ('lr') "
+                f"or a larger 'lambda_gp'.")
+
+    # --- the run folder ------------------------------------------------------------------------
+    def _checkpoint_step(self) -> int | None:
+        if self.run is None or not self.run.exists():
+            return None
+        return self.run.read_info().get("checkpoint_step")
+
+    def _info(self) -> dict:
+        return self.run.read_info() if self.run.exists() else {"name": self.run.name, "created": now_iso()}
+
+    def _write_info(self, **changes) -> None:
+        info = self._info()
+        info.update(changes, epochs_target=self.config.epochs, config=self.config.to_dict(),
+                    device=self.device_label())
+        self.run.write_info(info)
+
+    def _mark_running(self) -> None:
+        if self.run is None:
+            return
+        # Rows logged after the checkpoint being resumed belong to steps that will be redone.
+        self.run.truncate_metrics(self.position.step)
+        self._write_info(status="running", error=None, pid=os.getpid())
+
+    def _save(self, status: str) -> None:
+        """Checkpoint first, then run.json: run.json never claims progress the checkpoint lacks."""
+        if self.run is None:
+            return
+        self.run.save_checkpoint(self.state_dict())
+        self._write_info(status=status, epochs_done=self.position.epoch, checkpoint_step=self.position.step,
+                         last_metrics=self.last_metrics)
+
+    def _mark_failed(self, problem: Exception) -> None:
+        if self.run is None:
+            return
+        message = str(problem) if isinstance(problem, HGymError) else f"{type(problem).__name__}: {problem}"
+        self._write_info(status="failed", error=message)
