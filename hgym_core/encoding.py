@@ -87,7 +87,7 @@ class Encoder:
         self.state = state
         self.transforms = {name: NumericTransform.from_dict(p) for name, p in state["transforms"].items()}
         self.max_length: int = state["max_length"]
-        self.spans: list[Span] = _layout(schema, state["missing"], state["variable_lengths"])
+        self.spans: list[Span] = _layout(schema, list(state["fills"]), state["variable_lengths"])
         self.n_features: int = self.spans[-1].end if self.spans else 0
         self._span = {span.name: span for span in self.spans}
 
@@ -96,29 +96,27 @@ class Encoder:
     def fit(cls, df: pd.DataFrame, schema: Schema) -> "Encoder":
         table = check(df, schema)
         rows = _Rows.of(table, schema.id_column)
-        transforms, missing = {}, []
+        transforms: dict[str, dict] = {}
+        fills: dict[str, float] = {}   # encoded value put in empty cells, per variable with any
         for variable in schema.variables:
             if variable.kind != "numeric":
                 continue
             values = table[variable.name].to_numpy(dtype=np.float64, na_value=np.nan)
-            observed = values[~np.isnan(values)]
-            transforms[variable.name] = NumericTransform.fit(observed, variable.transform).to_dict()
-            if len(observed) < len(values):
-                missing.append(variable.name)
-        time_state = _fit_time(table[schema.time_column], rows, schema.time_mode)
+            empty = np.isnan(values)
+            transform = NumericTransform.fit(values[~empty], variable.transform)
+            transforms[variable.name] = transform.to_dict()
+            if empty.any():   # the median code keeps filled cells mid-distribution
+                fills[variable.name] = float(np.median(transform.forward(values[~empty])))
+        time_state = _fit_time(table[schema.time_column], rows)
         if schema.time_mode == "irregular":
-            transforms[GAP] = NumericTransform.fit(_gaps(table[schema.time_column], rows, time_state["start"]),
-                                                   "minmax").to_dict()
-        # The missing-value fill: the median transformed value keeps filled cells mid-distribution.
-        fills = {name: float(np.nanmedian(NumericTransform.from_dict(transforms[name]).forward(
-            table[name].to_numpy(dtype=np.float64, na_value=np.nan)))) for name in missing}
+            gaps = _gaps(table[schema.time_column], rows, time_state["start"])
+            transforms[GAP] = NumericTransform.fit(gaps, "minmax").to_dict()
         state = {
             "columns": [c for c in df.columns if c in set(schema.columns)],
-            "dtypes": {c: str(df[c].dtype) for c in schema.columns},
+            "dtypes": {c: str(table[c].dtype) for c in schema.columns},   # numbers given as text are numbers now
             "max_length": int(rows.lengths.max()),
             "variable_lengths": bool(rows.lengths.min() != rows.lengths.max()),
-            "missing": missing,
-            "fills": fills,
+            "fills": fills,   # its keys, in schema order, are the variables with a missing block
             "time": time_state,
             "transforms": transforms,
         }
@@ -299,7 +297,7 @@ def _one_hot(features: np.ndarray, span: Span, codes: np.ndarray) -> None:
     features.reshape(-1)[np.arange(len(codes)) * features.shape[1] + span.start + codes] = 1.0
 
 
-def _fit_time(times: pd.Series, rows: _Rows, mode: str) -> dict:
+def _fit_time(times: pd.Series, rows: _Rows) -> dict:
     values = times.to_numpy(dtype=np.float64)
     firsts = values[rows.starts]
     steps = np.diff(values)[rows.position[1:] > 0]

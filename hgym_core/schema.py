@@ -4,7 +4,9 @@ A ``Schema`` is proposed by ``Schema.infer(df)``, edited by the user, and saved 
 next to every run. Loading checks every field and names the one that is wrong, so a hand-edited
 file either loads or says exactly what to change.
 
-Category order: ``infer`` lists labels sorted (numbers numerically, text alphabetically,
+Kinds: bool or two labels -> binary; text or at most ``MAX_INTEGER_LEVELS`` integer levels ->
+categorical; other numbers, and numbers with empty cells, -> numeric. Static: the value never
+changes within a patient. Category order: ``infer`` lists labels sorted (numbers numerically, text alphabetically,
 False before True), so the same table always gives the same one-hot layout.
 """
 
@@ -242,17 +244,19 @@ def _find_time_column(df: pd.DataFrame, id_column: str) -> str:
 
 
 def _infer_variable(name: str, values: pd.Series, first: np.ndarray) -> Variable:
-    observed = values.dropna()
-    labels = pd.unique(observed)
-    is_text = not pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
-    is_integer = (not is_text and len(observed) > 0 and pd.api.types.is_numeric_dtype(observed)
-                  and bool(np.all(np.mod(observed.to_numpy(dtype=float, na_value=np.nan), 1) == 0)))
+    """Kind by the values: bool or two labels -> binary; text or few integer levels -> categorical;
+    other numbers -> numeric. Numbers with empty cells stay numeric, the one kind that can learn
+    where values are missing (a label column with empty cells is flagged by validation instead)."""
     static = _constant_within_patients(values, first)
     if pd.api.types.is_bool_dtype(values):
         return Variable(name, "binary", [False, True], static=static)
+    labels = pd.unique(values.dropna())
+    is_number = pd.api.types.is_numeric_dtype(values)
+    if is_number and values.isna().any():
+        return Variable(name, "numeric", static=static)
     if len(labels) == 2:
         return Variable(name, "binary", _sorted_labels(labels), static=static)
-    if is_text or (is_integer and len(labels) <= MAX_INTEGER_LEVELS):
+    if not is_number or (len(labels) <= MAX_INTEGER_LEVELS and np.all(np.mod(labels.astype(float), 1) == 0)):
         return Variable(name, "categorical", _sorted_labels(labels), static=static)
     return Variable(name, "numeric", static=static)
 
