@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from hgym_core.encoding import (GAP, PRESENT, EncodedCohort, Encoder, curriculum_batches, curriculum_lengths,
                                 missing_channel)
@@ -23,8 +25,9 @@ def assert_round_trip(original: pd.DataFrame, decoded: pd.DataFrame, encoder: En
     """Same columns, order and dtypes; labels, ids and times exact; numerics lose only float32 rounding.
 
     The tensor is float32 (the contract), so a number comes back within half a float32 step of
-    its [0, 1] code: within 1e-6 of the column's largest magnitude for most columns, but a long tail that Box-Cox with
-    λ < 0 compresses (the demo's VL, λ ≈ -0.43) comes back within ~2e-5 relative at 100,000.
+    its [0, 1] code: within 1e-6 of the column's largest magnitude for most columns, but a long
+    tail that Box-Cox with λ < 0 compresses (the demo's VL, λ ≈ -0.43) comes back within ~2e-5
+    relative at 100,000.
     """
     assert list(decoded.columns) == list(original.columns)
     assert decoded.dtypes.to_dict() == original.dtypes.to_dict()
@@ -373,9 +376,6 @@ def test_curriculum_batches_reject_lengths_beyond_the_longest_patient():
 
 
 # ---- round trips over generated schemas -----------------------------------------------------
-
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
 
 LABEL_SETS = {"text": ["low", "mid", "high", "very high", "n/a"], "int": [3, 1, 7, 5, 9], "bool": [False, True]}
 

@@ -170,7 +170,8 @@ def test_cli_reports_a_missing_file_readably(tmp_path, capsys):
 
 def test_infer_keeps_numbers_with_empty_cells_numeric_so_missingness_is_learned():
     df = pd.DataFrame({"id": np.repeat([1, 2], 3), "time": np.tile([0, 1, 2], 2),
-                       "flag": [0, 1, np.nan, 1, 0, 0], "grade": [1, 2, 3, np.nan, 2, 1], "note": ["a", None, "b", "a", "b", "c"]})
+                       "flag": [0, 1, np.nan, 1, 0, 0], "grade": [1, 2, 3, np.nan, 2, 1],
+                       "note": ["a", None, "b", "a", "b", "c"]})
     schema = Schema.infer(df)
     assert [(v.name, v.kind) for v in schema.variables] == [("flag", "numeric"), ("grade", "numeric"),
                                                              ("note", "categorical")]
