@@ -62,13 +62,13 @@ class _Inspection:
             return
         present = self._columns(df)
         self.table = df[[c for c in df.columns if c in set(schema.columns)]]
-        if schema.id_column not in present or schema.time_column not in present:
-            return   # without both keys nothing below can be located
-        if self._keys():
+        # Rows can be grouped by patient only when both keys are there and sound.
+        grouped = schema.id_column in present and schema.time_column in present and self._keys()
+        if grouped:
             self._rows_per_patient()
         for variable in schema.variables:
             if variable.name in present:
-                self._variable(variable)
+                self._variable(variable, grouped)
 
     def _add(self, column: str | None, rows, message: str, severity: str = "error") -> None:
         self.problems.append(Problem(column, list(rows)[:EXAMPLE_ROWS], message, severity))
@@ -158,7 +158,7 @@ class _Inspection:
                       "schema's time_mode to 'irregular', or fill in the missing steps.")
 
     # ---- variables ----------------------------------------------------------------------
-    def _variable(self, variable) -> None:
+    def _variable(self, variable, grouped: bool) -> None:
         column = self.table[variable.name]
         name = variable.name
         if column.isna().all():
@@ -169,7 +169,7 @@ class _Inspection:
             self._numeric(variable, column)
         else:
             self._labels(variable, column)
-        if variable.static:
+        if variable.static and grouped:
             self._static(variable)
 
     def _numeric(self, variable, column: pd.Series) -> None:

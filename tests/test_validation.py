@@ -187,12 +187,12 @@ def test_a_static_variable_that_changes_within_a_patient_warns():
 
 
 def test_every_problem_is_reported_at_once():
-    df = table().drop(columns="Gender")
+    df = table().drop(columns=["Gender", "Timestep"])
     df.loc[0, "Regimen"] = "Z"
     df.loc[1, "CD4"] = np.inf
     problems = validate(df, SCHEMA)
-    assert {p.column for p in problems if p.severity == "error"} == {"Gender", "Regimen", "CD4"}
+    assert {p.column for p in problems if p.severity == "error"} == {"Gender", "Timestep", "Regimen", "CD4"}
     with pytest.raises(HGymError) as error:
         check(df, SCHEMA)
     message = str(error.value)
-    assert "3 problem(s)" in message and all(f"'{c}'" in message for c in ("Gender", "Regimen", "CD4"))
+    assert "4 problem(s)" in message and all(f"'{c}'" in message for c in ("Gender", "Timestep", "Regimen", "CD4"))
