@@ -27,7 +27,7 @@ from hgym_core.trainer import Trainer, TrainingDiverged
 TINY = TrainConfig(epochs=2, batch_size=8, hidden_dim=16, latent_dim=16, curriculum=(4, 8), seed=3)
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture(autouse=True, scope="module")
 def one_thread():
     """One torch thread: tiny models run faster and timing-independent on a shared 2-core machine."""
     threads = torch.get_num_threads()
@@ -40,7 +40,7 @@ def one_thread():
 def small(hiv_cohort):
     """(encoder, cohort) for the first 20 simulated patients: 3 batches of 8 per length."""
     table = hiv_cohort[hiv_cohort["PatientID"] < 20]
-    encoder = Encoder.fit(table, Schema.infer(table))
+    encoder = Encoder.fit(table, Schema.infer(hiv_cohort))  # all categories, even those the slice lacks
     return encoder, encoder.encode(table)
 
 
@@ -216,17 +216,20 @@ def test_settings_that_cannot_work_are_refused(small):
 
 
 def test_the_device_and_thread_settings_are_respected(small):
-    trainer = Trainer(*small, TINY.replace(device="cpu", cpu_threads=2))  # the fixture set 1
-    assert torch.get_num_threads() == 2
+    try:
+        trainer = Trainer(*small, TINY.replace(device="cpu", cpu_threads=2))  # the fixture set 1
+        assert torch.get_num_threads() == 2
+        assert trainer.device_label() == "CPU (2 threads)"
+    finally:
+        torch.set_num_threads(1)
     assert next(trainer.generator.parameters()).device.type == "cpu"
-    assert trainer.device_label() == "CPU (2 threads)"
     auto = Trainer(*small, TINY)
     assert auto.device.type == ("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def test_a_short_cpu_run_learns_the_correlations(hiv_cohort):
     table = hiv_cohort[hiv_cohort["PatientID"] < 32]
-    encoder = Encoder.fit(table, Schema.infer(table))
+    encoder = Encoder.fit(table, Schema.infer(hiv_cohort))
     config = TrainConfig(epochs=20, batch_size=16, hidden_dim=16, latent_dim=16, curriculum=(6,), seed=0)
     events = []
     Trainer(encoder, encoder.encode(table), config).train(callbacks=[events.append])
