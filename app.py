@@ -11,12 +11,15 @@ from pages._state import keep_settings
 
 st.set_page_config(page_title="Health Gym Studio", page_icon="🩺", layout="wide")
 
+# Each url_path differs from every file name in pages/ (helpers included, without their "_"):
+# Streamlit treats a pages/ folder as a legacy multipage app and would otherwise run a page
+# file directly, skipping this router (its sidebar and kept settings) on the first request.
 PAGES = [
-    st.Page("pages/data.py", title="Data", icon=":material/table_chart:", url_path="data", default=True),
-    st.Page("pages/train.py", title="Train", icon=":material/model_training:", url_path="train"),
-    st.Page("pages/compare.py", title="Compare", icon=":material/compare:", url_path="compare"),
-    st.Page("pages/generate.py", title="Generate", icon=":material/download:", url_path="generate"),
-    st.Page("pages/runs.py", title="Runs", icon=":material/folder_open:", url_path="runs"),
+    st.Page("pages/data.py", title="Data", icon=":material/table_chart:", url_path="dataset", default=True),
+    st.Page("pages/train.py", title="Train", icon=":material/model_training:", url_path="training"),
+    st.Page("pages/compare.py", title="Compare", icon=":material/compare:", url_path="comparison"),
+    st.Page("pages/generate.py", title="Generate", icon=":material/download:", url_path="generation"),
+    st.Page("pages/runs.py", title="Runs", icon=":material/folder_open:", url_path="models"),
 ]
 
 page = st.navigation(PAGES)

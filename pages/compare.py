@@ -6,7 +6,7 @@ import streamlit as st
 
 from hgym_core import plots
 from hgym_core.errors import HGymError
-from pages import _comparison as comparison
+from pages import _compare_work as comparison
 from pages import _state as state
 
 VERDICTS = {"good": "✅ good", "fair": "🟡 fair", "poor": "🔴 poor", "n/a": "n/a"}
@@ -33,19 +33,24 @@ if not runs:
     st.info("No trained run yet: train one on the Train page, then compare its synthetic patients here.")
 else:
     run = state.pick_run(runs, "compare.run")
-    size, seed_box = st.columns(2)
+    size, seed_box, models_box = st.columns(3)
     st.session_state.setdefault("compare.patients", 1000)
     st.session_state.setdefault("compare.seed", 0)
+    st.session_state.setdefault("compare.model_scores", True)
     n_patients = size.number_input("Synthetic patients", min_value=10, max_value=20_000, step=100,
                                    key="compare.patients")
     seed = seed_box.number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, key="compare.seed")
+    model_scores = models_box.toggle("Detection and utility scores", key="compare.model_scores",
+                                     help="Train small GRU classifiers to tell real from synthetic patients and to "
+                                          "predict the next month (train on synthetic, test on real). They take "
+                                          "most of the time; switch them off for a quick look.")
     st.caption(f"Scores compare up to {comparison.REAL_PATIENTS:,} real patients with the synthetic ones, "
                f"next to the same scores for those real patients vs {comparison.REAL_PATIENTS:,} other real "
                "patients (the reference a synthetic set cannot be expected to beat).")
-    key = comparison.result_key(run, n_patients, seed)
+    key = comparison.result_key(run, n_patients, seed, model_scores)
     if st.button("Compare", key="btn.compare", type="primary"):
         try:
-            comparison.remember(key, comparison.compare(run, int(n_patients), int(seed)))
+            comparison.remember(key, comparison.compare(run, int(n_patients), int(seed), model_scores))
         except HGymError as problem:
             st.error(str(problem))
 

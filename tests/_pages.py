@@ -7,11 +7,13 @@ on 2 CPU cores.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from hgym_core.checkpoint import RunFolder
 from hgym_core.config import TrainConfig
 from hgym_core.synthesizer import Synthesizer
 from pages._state import Dataset, demo_dataset
@@ -51,6 +53,19 @@ def train_tiny_run(models: Path, name: str = "tiny", epochs: int = 1) -> Path:
     Synthesizer(dataset.schema, TINY.replace(epochs=epochs)).fit(
         dataset.frame, models / name, data_source=dataset.source)
     return models / name
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory) -> Path:
+    """One finished one-epoch run, trained once per test session; ``copy_run`` places copies."""
+    return train_tiny_run(tmp_path_factory.mktemp("template"))
+
+
+def copy_run(template: Path, models: Path, name: str) -> Path:
+    folder = models / name
+    shutil.copytree(template, folder)
+    RunFolder(folder).update_info(name=name)
+    return folder
 
 
 def texts(elements) -> str:

@@ -9,7 +9,7 @@ from hgym_core.checkpoint import RunFolder
 from hgym_core.config import TrainConfig
 from pages._state import job_registry
 from pages._train_form import PREFIX
-from tests._pages import folders, open_app, texts, train_tiny_run  # noqa: F401 - fixture
+from tests._pages import copy_run, folders, open_app, texts, tiny_run  # noqa: F401 - fixtures
 
 TINY_SETTINGS = {"batch_size": 16, "hidden_dim": 8, "latent_dim": 8, "max_patients": 0, "cpu_threads": 1}
 
@@ -78,9 +78,9 @@ def test_start_stop_and_resume_a_tiny_run(folders):
     assert RunFolder(models / "tiny-run").read_info()["checkpoint_step"] > stopped_at["checkpoint_step"]
 
 
-def test_extend_a_finished_run(folders):
+def test_extend_a_finished_run(folders, tiny_run):
     models, _ = folders
-    train_tiny_run(models, "done", epochs=1)
+    copy_run(tiny_run, models, "done")
     at = open_app("train")
     assert at.selectbox(key=PREFIX + "extend_run").value == "done"
     at.number_input(key=PREFIX + "more_epochs").set_value(1).run()

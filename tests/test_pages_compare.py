@@ -1,0 +1,37 @@
+"""Compare page: real | synthetic panels for the HIV variables, correlations, examples and scores."""
+
+from __future__ import annotations
+
+from pages import _compare_work as comparison
+from tests._pages import copy_run, folders, open_app, texts, tiny_run  # noqa: F401 - fixtures
+
+
+def test_compare_draws_every_panel_and_the_scores_once_per_setting(folders, tiny_run, monkeypatch):
+    models, _ = folders
+    copy_run(tiny_run, models, "tiny")
+    at = open_app("compare")
+    at.number_input(key="compare.patients").set_value(30)
+    at.toggle(key="compare.model_scores").set_value(False)   # the GRU-based scores are the slow part
+    at.button(key="btn.compare").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+
+    panels = [h.value for h in at.subheader]
+    for name in ("CD4 (cells/µL)", "VL (copies/mL)", "Rel CD4 (%)", *comparison.HIV_DRUGS):
+        assert name in panels
+    assert {"Correlations", "Example patients", "Scores"} <= {h.value for h in at.header}
+    scores = at.dataframe[0].value
+    assert {"marginals", "relationships", "temporal", "privacy"} <= set(scores["group"])
+    assert "detection" not in set(scores["group"])
+    assert len(at.dataframe[1].value) > len(scores)   # per-variable rows behind the overview
+    assert "30 synthetic patients vs 20 real patients" in texts(at.success)
+
+    # Switching pages and back redraws the stored comparison instead of computing it again.
+    monkeypatch.setattr(comparison, "evaluate", lambda *a, **k: (_ for _ in ()).throw(AssertionError("recomputed")))
+    at.switch_page("pages/generate.py").run()
+    at.switch_page("pages/compare.py").run()
+    assert not at.exception and "Scores" in [h.value for h in at.header]
+
+
+def test_compare_without_runs_says_what_to_do(folders):
+    at = open_app("compare")
+    assert "No trained run yet" in texts(at.info)

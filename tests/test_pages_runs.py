@@ -1,0 +1,29 @@
+"""Runs page: the runs table (command-line runs included) and delete with confirmation."""
+
+from __future__ import annotations
+
+from tests._pages import copy_run, folders, open_app, texts, tiny_run  # noqa: F401 - fixtures
+
+
+def test_runs_are_listed_and_deleted_only_after_confirmation(folders, tiny_run):
+    models, _ = folders
+    copy_run(tiny_run, models, "first")
+    copy_run(tiny_run, models, "second")
+    at = open_app("runs")
+    table = at.dataframe[0].value
+    assert set(table["run"]) == {"first", "second"}
+    assert set(table["epochs"]) == {"1/1"} and table["last W"].notna().all()
+    assert table["data"].str.contains("40 patients").all()
+    assert table["schema"].str.startswith("13 variables").all()
+
+    at.selectbox(key="runs.selected").set_value("first").run()
+    at.button(key="btn.delete").click().run()
+    assert "cannot be undone" in texts(at.warning) and (models / "first").exists()
+    at.button(key="btn.cancel_delete").click().run()
+    assert (models / "first").exists() and not at.warning
+
+    at.button(key="btn.delete").click().run()
+    at.button(key="btn.confirm_delete").click().run()
+    assert not (models / "first").exists() and (models / "second").exists()
+    assert "Deleted run 'first'" in texts(at.success)
+    assert list(at.dataframe[0].value["run"]) == ["second"]
