@@ -71,7 +71,7 @@ def test_page_is_self_contained_with_plotly_inline_once():
 
 def test_page_has_every_figure():
     real, synthetic = tables()
-    details = {"dcr_train": np.linspace(0, 0.4, 30), "dcr_holdout": np.linspace(0.05, 0.5, 30)}
+    details = {"privacy": {"dcr_train": np.linspace(0, 0.4, 30), "dcr_holdout": np.linspace(0.05, 0.5, 30)}}
     page = html_report.render(StandInReport(details), real, synthetic, schema_with_static())
     assert figure_ids(page) == [
         "figure-distribution-score", "figure-distribution-arm", "figure-distribution-flag",

@@ -140,9 +140,10 @@ def figure_sections(real: pd.DataFrame, synthetic: pd.DataFrame, schema, details
                                           n_patients=n_patients, seed=seed))
           for v in changing]),
     ]
-    if details.get("dcr_train") is not None:
+    privacy = details.get("privacy", {})  # Report.details is keyed by score family
+    if privacy.get("dcr_train") is not None:
         sections.append(("privacy", "Privacy: distance to closest record",
-                         [("dcr", make(plots.dcr_histogram_figure, details["dcr_train"], details.get("dcr_holdout")))]))
+                         [("dcr", make(plots.dcr_histogram_figure, privacy["dcr_train"], privacy.get("dcr_holdout")))]))
     return [section for section in sections if section[2]]
 
 
