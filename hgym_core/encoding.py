@@ -123,11 +123,15 @@ class Encoder:
         return cls(schema, state)
 
     # ---- encode -------------------------------------------------------------------------
-    def encode(self, df: pd.DataFrame) -> EncodedCohort:
+    def encode(self, df: pd.DataFrame, dtype: torch.dtype = torch.float32) -> EncodedCohort:
+        """float32 is what the WGAN-GP trains on; float64 makes the round trip lossless to 1e-6
+        relative even where Box-Cox with λ < 0 compresses a long tail (VL) into few float32 steps."""
+        if dtype not in (torch.float32, torch.float64):
+            raise HGymError(f"Encoding dtype must be torch.float32 or torch.float64 (got {dtype}).")
         table = check(df, self.schema)
         rows = _Rows.of(table, self.schema.id_column)
         self._check_lengths(rows)
-        features = np.zeros((len(table), self.n_features), dtype=np.float32)
+        features = np.zeros((len(table), self.n_features), dtype=np.float32 if dtype == torch.float32 else np.float64)
         for variable in self.schema.variables:
             span = self._span[variable.name]
             column = table[variable.name]

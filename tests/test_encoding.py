@@ -107,6 +107,17 @@ def test_hiv_round_trip_is_exact(hiv_cohort):
     assert_round_trip(hiv_cohort, encoder.decode(cohort.data, cohort.lengths), encoder)
 
 
+def test_float64_round_trip_is_within_1e6_relative_for_every_numeric(hiv_cohort):
+    schema = Schema.infer(hiv_cohort)
+    encoder = Encoder.fit(hiv_cohort, schema)
+    cohort = encoder.encode(hiv_cohort, dtype=torch.float64)
+    assert cohort.data.dtype == torch.float64
+    decoded = encoder.decode(cohort.data, cohort.lengths)
+    for name in ("VL", "CD4", "Rel CD4"):
+        np.testing.assert_allclose(decoded[name].to_numpy(float), hiv_cohort[name].to_numpy(float),
+                                   rtol=1e-6, atol=0, err_msg=name)
+
+
 def test_encoder_rebuilds_from_json(hiv_cohort):
     schema = Schema.infer(hiv_cohort)
     encoder = Encoder.fit(hiv_cohort, schema)
