@@ -1,0 +1,143 @@
+"""Relationships between variables at the same step: correlations and contingency tables.
+
+Correlation similarity: Pearson matrix over all patient-steps of the numeric variables, each
+two-label variable as its 0/1 code and each many-label variable one-hot (one column per label);
+pairs of columns from the same variable are left out (one-hot columns exclude each other by
+construction). score = 1 − mean |ρ_real − ρ_syn| / 2 over the remaining pairs.
+
+Contingency similarity: for every pair of variables, 1 − total variation distance between the
+real and synthetic joint shares; numeric variables are cut at the real data's deciles (10 bins,
+out-of-range values in the end bins), and a missing value is a level of its own, so joint
+missingness counts too. The score is the mean over pairs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from hgym_core.evaluation._stats import pearson_matrix, tv_complement
+from hgym_core.evaluation._tables import Cohort, Cohorts, Layout
+from hgym_core.evaluation.report import FamilyResult, Measurement, ScoreSpec, pair_measurements
+from hgym_core.evaluation.settings import EvaluationSettings
+
+GROUP = "relationships"
+N_BINS = 10
+SPECS = {s.name: s for s in (
+    ScoreSpec(GROUP, "correlation similarity", "higher", 1.0, 0.025, 0.05,
+              "1 − mean |ρ_real − ρ_syn| / 2 over pairs of Pearson correlations of all patient-steps "
+              "(labels as 0/1 or one-hot columns)"),
+    ScoreSpec(GROUP, "contingency similarity", "higher", 1.0, 0.05, 0.15,
+              "mean over variable pairs of 1 − ½ Σ_(a,b) |P_real(a,b) − P_syn(a,b)|; numeric variables in "
+              "10 bins at the real deciles, missing as its own level"),
+)}
+
+
+@dataclass(frozen=True)
+class CorrelationColumns:
+    """Which correlation column comes from which variable, and its label for heatmaps."""
+
+    names: list[str]
+    owner: np.ndarray      # variable index of each column
+
+
+def correlation_columns(layout: Layout) -> CorrelationColumns:
+    names, owner = [], []
+    for v, column in enumerate(layout.columns):
+        if column.numeric:
+            names.append(column.name)
+            owner.append(v)
+        elif len(column.labels) == 2:
+            names.append(f"{column.name} = {column.labels[1]}")
+            owner.append(v)
+        else:
+            names += [f"{column.name} = {label}" for label in column.labels]
+            owner += [v] * len(column.labels)
+    return CorrelationColumns(names, np.array(owner))
+
+
+def correlation_matrix(cohort: Cohort) -> np.ndarray:
+    rows = cohort.rows()
+    parts = []
+    for v, column in enumerate(cohort.layout.columns):
+        values = rows[:, v]
+        if column.numeric or len(column.labels) == 2:
+            parts.append(values[:, None])
+        else:
+            onehot = (values[:, None] == np.arange(len(column.labels))[None, :]).astype(float)
+            onehot[np.isnan(values)] = np.nan
+            parts.append(onehot)
+    return pearson_matrix(np.concatenate(parts, axis=1))
+
+
+def correlation_similarity(real: np.ndarray, other: np.ndarray, columns: CorrelationColumns) -> float:
+    upper = np.triu(np.ones_like(real, dtype=bool), k=1) & (columns.owner[:, None] != columns.owner[None, :])
+    if not upper.any():
+        return float("nan")
+    return float(1.0 - np.abs(real - other)[upper].mean() / 2.0)
+
+
+class Levels:
+    """Each variable's level per patient-step: label codes or real-decile bins, then a "missing" level."""
+
+    def __init__(self, real: Cohort):
+        rows = real.rows()
+        self.edges: dict[int, np.ndarray] = {}
+        self.sizes = []
+        for v, column in enumerate(real.layout.columns):
+            if column.numeric:
+                finite = rows[np.isfinite(rows[:, v]), v]
+                inner = np.quantile(finite, np.arange(1, N_BINS) / N_BINS) if len(finite) else np.array([])
+                self.edges[v] = np.unique(inner)
+                self.sizes.append(len(self.edges[v]) + 2)          # bins + missing
+            else:
+                self.sizes.append(len(column.labels) + 1)          # labels + missing
+
+    def of(self, cohort: Cohort) -> np.ndarray:
+        rows = cohort.rows()
+        levels = np.empty(rows.shape, dtype=np.int64)
+        for v in range(rows.shape[1]):
+            values = rows[:, v]
+            missing = np.isnan(values)
+            if v in self.edges:
+                coded = np.searchsorted(self.edges[v], values, side="right")
+            else:
+                coded = np.nan_to_num(values, nan=0.0).astype(np.int64)
+            levels[:, v] = np.where(missing, self.sizes[v] - 1, coded)
+        return levels
+
+
+def joint_shares(levels: np.ndarray, sizes: list[int]) -> dict[tuple[int, int], np.ndarray]:
+    tables = {}
+    n_vars = levels.shape[1]
+    for i in range(n_vars):
+        for j in range(i + 1, n_vars):
+            counts = np.bincount(levels[:, i] * sizes[j] + levels[:, j], minlength=sizes[i] * sizes[j])
+            tables[i, j] = counts / max(len(levels), 1) if len(levels) else np.full(len(counts), np.nan)
+    return tables
+
+
+def contingency_similarity(real: dict, other: dict) -> float:
+    if not real:
+        return float("nan")
+    return float(np.mean([tv_complement(real[pair], other[pair]) for pair in real]))
+
+
+def measure(cohorts: Cohorts, settings: EvaluationSettings, rng: np.random.Generator,
+            max_patients: int | None = None) -> FamilyResult:
+    columns = correlation_columns(cohorts.layout)
+    levels = Levels(cohorts.real)
+    real_corr = correlation_matrix(cohorts.real)
+    real_joint = joint_shares(levels.of(cohorts.real), levels.sizes)
+
+    def against_real(cohort: Cohort) -> tuple[list[Measurement], np.ndarray]:
+        corr = correlation_matrix(cohort)
+        joint = joint_shares(levels.of(cohort), levels.sizes)
+        return [Measurement("correlation similarity", "", correlation_similarity(real_corr, corr, columns)),
+                Measurement("contingency similarity", "", contingency_similarity(real_joint, joint))], corr
+
+    synthetic, synthetic_corr = against_real(cohorts.synthetic)
+    reference = None if cohorts.holdout is None else against_real(cohorts.holdout)[0]
+    details = {"correlation": {"columns": columns.names, "real": real_corr, "synthetic": synthetic_corr}}
+    return FamilyResult(SPECS, pair_measurements(synthetic, reference), details)
