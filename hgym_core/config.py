@@ -85,6 +85,18 @@ class TrainConfig:
         return dataclasses.replace(self, **changes).validate()
 
 
+# Settings a resume may change: they alter neither the models nor the random streams.
+RESUMABLE_SETTINGS = ("epochs", "checkpoint_every", "device", "cpu_threads")
+
+def check_resume_changes(saved: TrainConfig, wanted: TrainConfig) -> None:
+    """HGymError if ``wanted`` changes a setting other than RESUMABLE_SETTINGS from the run's ``saved`` ones."""
+    changed = [f.name for f in dataclasses.fields(TrainConfig)
+               if f.name not in RESUMABLE_SETTINGS and getattr(saved, f.name) != getattr(wanted, f.name)]
+    if changed:
+        raise HGymError(f"Resuming keeps the run's settings; only {', '.join(RESUMABLE_SETTINGS)} may change, "
+                        f"not {', '.join(changed)}. Start a new run to change them.")
+
+
 # "quick" is tuned for a laptop CPU (see README, "Presets"); "health-gym" is the paper.
 PRESETS: dict[str, TrainConfig] = {
     "health-gym": TrainConfig(),

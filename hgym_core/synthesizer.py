@@ -22,7 +22,7 @@ import pandas as pd
 import torch
 
 from hgym_core.checkpoint import RunFolder, effective_status, now_iso
-from hgym_core.config import TrainConfig
+from hgym_core.config import TrainConfig, check_resume_changes
 from hgym_core.device import resolve_device
 from hgym_core.encoding import EncodedCohort, Encoder
 from hgym_core.errors import HGymError
@@ -104,6 +104,7 @@ class Synthesizer:
             raise HGymError(f"This table differs from the data run '{self.run.name}' was trained on "
                             f"({info['data'].get('description', 'unknown')}); resume with that same data, "
                             f"or start a new run.")
+        check_resume_changes(TrainConfig.from_dict(info["config"]), self.config)
         if epochs is not None:
             self.config = self.config.replace(epochs=epochs)
         trainer = Trainer(self.encoder, cohort, self.config, self.run)

@@ -70,9 +70,6 @@ def batch_seed(seed: int, epoch: int, length: int) -> int:
 class Trainer:
     """Owns the generator, critic, both Adam optimizers and the noise stream of one run."""
 
-    # Settings a resume may change: they alter neither the models nor the random streams.
-    RESUMABLE_CHANGES = ("epochs", "checkpoint_every", "device", "cpu_threads")
-
     def __init__(self, encoder: Encoder, cohort: EncodedCohort, config: TrainConfig, run: RunFolder | None = None):
         self.config = config.validate()
         self.encoder = encoder

@@ -107,6 +107,13 @@ def test_extending_a_finished_run_matches_training_longer_from_the_start(table, 
         assert torch.equal(weight, extended.generator.state_dict()[name]), name
 
 
+def test_resume_refuses_settings_that_change_the_model(fitted_run, table):
+    synthesizer = Synthesizer.load(fitted_run.run.path)
+    synthesizer.config = synthesizer.config.replace(hidden_dim=32, cpu_threads=1)  # cpu_threads alone would do
+    with pytest.raises(HGymError, match="not hidden_dim"):
+        synthesizer.resume(table, epochs=2)
+
+
 def test_resume_refuses_other_data(fitted_run, table):
     other = table[table["PatientID"] < 12]
     with pytest.raises(HGymError, match="differs from the data run 'fitted' was trained on"):

@@ -1,0 +1,225 @@
+"""``python -m hgym_core train``: train (or resume) a run folder from a table or the built-in cohort.
+
+Training runs in a background TrainingJob, as in the dashboard; this thread draws the progress
+(one live line on a terminal, a line every few seconds otherwise) and turns Ctrl-C into a clean
+stop that saves a checkpoint.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import shutil
+import sys
+import time
+import typing
+from pathlib import Path
+
+from hgym_core.config import PRESETS, TrainConfig, check_resume_changes, preset
+from hgym_core.errors import HGymError
+from hgym_core.jobs import JobSnapshot, TrainingJob
+
+DEMO_PATIENTS = 8916
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "train", help="train a Health Gym v1 WGAN-GP into a run folder (or resume one)",
+        description="Train a Health Gym v1 WGAN-GP on a patient table (one row per patient per time step) "
+                    "into a run folder: run.json, schema.json, checkpoint.pt, metrics.csv. Without DATA the "
+                    "built-in simulated HIV cohort is used. Ctrl-C stops cleanly with a checkpoint; "
+                    "--resume continues from it.")
+    parser.add_argument("data", nargs="?", metavar="DATA",
+                        help="table to train on (.csv, .csv.gz or .parquet); omit for the built-in demo cohort "
+                             "(on --resume: omit to reuse the run's own data)")
+    parser.add_argument("--out", required=True, metavar="FOLDER", help="run folder to create, e.g. models/hiv-1")
+    parser.add_argument("--schema", metavar="FILE",
+                        help="schema JSON (from 'python -m hgym_core schema'); omit to infer it from DATA")
+    parser.add_argument("--preset", choices=sorted(PRESETS),
+                        help="starting settings: 'health-gym' = the published ones, 'quick' = a few minutes on a "
+                             "laptop CPU (default: health-gym); the flags below override single settings")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the run in --out from its last checkpoint; with --epochs N (the new total) "
+                             "extend a finished run")
+    parser.add_argument("--demo-patients", type=int, default=DEMO_PATIENTS, metavar="N",
+                        help=f"size of the built-in demo cohort when DATA is omitted (default {DEMO_PATIENTS})")
+    parser.add_argument("--demo-seed", type=int, default=0, metavar="S",
+                        help="seed of the built-in demo cohort (default 0)")
+    parser.add_argument("--progress-every", type=float, default=10.0, metavar="SECONDS",
+                        help="when output is not a terminal, print a progress line this often (default 10)")
+    settings = parser.add_argument_group("training settings (default: the preset's value)")
+    for field in dataclasses.fields(TrainConfig):
+        settings.add_argument(f"--{field.name.replace('_', '-')}", dest=field.name, default=argparse.SUPPRESS,
+                              help=field.metadata.get("help", ""), **_argument_kind(field.name))
+    parser.set_defaults(func=run)
+
+
+METAVARS = {int: "N", float: "X", str: "NAME"}
+KIND_WORDS = {int: "a whole number", float: "a number", str: "text"}
+
+
+def _argument_kind(name: str) -> dict:
+    """argparse type/nargs for one TrainConfig field, read off its type hint."""
+    hint = typing.get_type_hints(TrainConfig)[name]
+    optional = type(None) in typing.get_args(hint)
+    if optional:
+        hint = next(arg for arg in typing.get_args(hint) if arg is not type(None))
+    if hint is bool:
+        return {"action": argparse.BooleanOptionalAction}
+    if typing.get_origin(hint) is tuple:
+        item, *rest = typing.get_args(hint)
+        nargs = "+" if rest == [Ellipsis] else len(typing.get_args(hint))
+        return {"type": _maybe_none(item, optional), "nargs": nargs, "metavar": METAVARS[item]}
+    return {"type": _maybe_none(hint, optional), "metavar": METAVARS[hint]}
+
+
+def _maybe_none(kind: type, optional: bool):
+    """A converter that also accepts 'none' for settings that may be empty."""
+    def convert(text: str):
+        if optional and text.strip().lower() == "none":
+            return None
+        try:
+            return kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {'none or ' if optional else ''}{KIND_WORDS[kind]}, "
+                                             f"got {text!r}") from None
+    convert.__name__ = kind.__name__
+    return convert
+
+
+def _overrides(args: argparse.Namespace) -> dict:
+    changes = {}
+    for field in dataclasses.fields(TrainConfig):
+        if hasattr(args, field.name):
+            value = getattr(args, field.name)
+            if isinstance(value, list):  # nargs: 'none' alone clears the setting
+                value = None if value == [None] else tuple(value)
+                if value is not None and None in value:
+                    raise HGymError(f"--{field.name.replace('_', '-')} takes numbers, or 'none' on its own.")
+            changes[field.name] = value
+    return changes
+
+
+def _load_data(args: argparse.Namespace, recorded: dict | None = None):
+    """The table and its run.json source: DATA, else what a resumed run recorded, else the demo cohort."""
+    from hgym_core.demo import simulate_hiv_cohort
+    from hgym_core.io import read_table
+
+    if args.data:
+        return read_table(args.data), {"kind": "file", "path": str(Path(args.data).resolve())}
+    source = recorded or {"kind": "demo", "n_patients": args.demo_patients, "seed": args.demo_seed}
+    if source.get("kind") == "demo":
+        print(f"using the built-in demo cohort ({source['n_patients']:,} simulated patients, seed {source['seed']})")
+        return simulate_hiv_cohort(n_patients=source["n_patients"], seed=source["seed"]), source
+    if source.get("kind") == "file" and Path(source["path"]).is_file():
+        print(f"using the run's data file {source['path']}")
+        return read_table(source["path"]), source
+    raise HGymError("Pass the data file this run was trained on as DATA: the run does not say where to find it.")
+
+
+def run(args: argparse.Namespace) -> int:
+    # torch and friends load here, not at import: `python -m hgym_core --help` stays quick.
+    from hgym_core.checkpoint import RunFolder
+    from hgym_core.schema import Schema
+    from hgym_core.synthesizer import Synthesizer
+
+    changes = _overrides(args)
+    if args.demo_patients < 2:
+        raise HGymError(f"--demo-patients must be at least 2 (got {args.demo_patients}).")
+    if args.resume:
+        folder = RunFolder(args.out)
+        if args.schema or args.preset:
+            raise HGymError("--resume uses the run's own schema and settings; drop --schema and --preset.")
+        info = folder.read_info()
+        check_resume_changes(TrainConfig.from_dict(info["config"]),
+                             TrainConfig.from_dict(info["config"]).replace(**changes))
+        done, target = int(info.get("epochs_done", 0)), changes.get("epochs", info.get("epochs_target", 0))
+        if done >= target:
+            raise HGymError(f"Run '{folder.name}' has already trained {done} epoch(s); add --epochs N with N above "
+                            f"{done} (the new total) to extend it.")
+        synthesizer = Synthesizer.load(folder.path, device=changes.get("device"))
+        synthesizer.config = synthesizer.config.replace(**{k: v for k, v in changes.items() if k != "epochs"})
+        df, _ = _load_data(args, (info.get("data") or {}).get("source"))
+        epochs = changes.get("epochs")
+        train = lambda **hooks: synthesizer.resume(df, epochs=epochs, **hooks).status  # noqa: E731
+    else:
+        config = preset(args.preset or "health-gym").replace(**changes)
+        if RunFolder(args.out).exists():
+            raise HGymError(f"'{args.out}' already holds a run; pick another --out, or add --resume to continue it.")
+        df, source = _load_data(args)
+        schema = Schema.load(args.schema) if args.schema else Schema.infer(df)
+        synthesizer = Synthesizer(schema, config)
+        train = lambda **hooks: synthesizer.fit(df, args.out, data_source=source, **hooks).status  # noqa: E731
+    job = TrainingJob(Path(args.out).name, train).start()
+    _follow(job, args.progress_every)
+    return _report(job, args.out)
+
+
+def _follow(job: TrainingJob, every: float) -> None:
+    """Draw progress until the job ends; the first Ctrl-C stops it cleanly, a second one quits.
+
+    On a terminal one line is redrawn in place; otherwise a line is printed every ``every``
+    seconds and once for the final step, so logs stay short but always show where it ended.
+    """
+    live = sys.stdout.isatty()
+    printed_log, printed_step, printed_at = 0, 0, 0.0
+    while True:
+        try:
+            ended = job.join(timeout=0.25)
+            snap = job.snapshot(history_from=sys.maxsize)
+            due = time.monotonic() - printed_at >= every or ended
+            if not live and snap.last and snap.step != printed_step and due:
+                print(progress_line(snap), flush=True)
+                printed_step, printed_at = snap.step, time.monotonic()
+            for line in snap.log[printed_log:]:
+                _clear_line(live)
+                print(line, flush=True)
+            printed_log = len(snap.log)
+            if ended:
+                _clear_line(live)
+                return
+            if live:
+                width = shutil.get_terminal_size((100, 20)).columns
+                print("\r" + progress_line(snap)[: width - 1].ljust(width - 1), end="", flush=True)
+        except KeyboardInterrupt:
+            if job.status == "stopping":
+                raise
+            job.stop()
+            _clear_line(live)
+            print("stopping after the current step (Ctrl-C again to quit at once)...", flush=True)
+
+
+def _clear_line(live: bool) -> None:
+    if live:
+        print("\r" + " " * (shutil.get_terminal_size((100, 20)).columns - 1) + "\r", end="")
+
+
+def progress_line(snap: JobSnapshot) -> str:
+    """'epoch 2/3 | L 20 | step 45/120 | D -3.21 W 1.23 G 0.54 Corr 0.120 | 2.3 step/s | ETA 0:31'."""
+    if not snap.last:
+        return "starting..."
+    last = snap.last
+    rate = f"{snap.steps_per_second:.2f} step/s" if snap.steps_per_second else "-- step/s"
+    eta = _clock(snap.eta_seconds) if snap.eta_seconds is not None else "--"
+    return (f"epoch {snap.epoch}/{snap.epochs_target} | L {snap.length} | step {snap.step}/{snap.steps_target} | "
+            f"D {last['d_loss']:.3f} W {last['w']:.3f} G {last['g_loss']:.3f} Corr {last['corr']:.3f} | "
+            f"{rate} | ETA {eta}")
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+
+
+def _report(job: TrainingJob, out: str) -> int:
+    snap = job.snapshot(history_from=sys.maxsize)
+    if snap.status == "failed":
+        raise HGymError(snap.error or "training failed")
+    summary = f"{snap.status}: epoch {snap.epoch}/{snap.epochs_target}, step {snap.step} in {_clock(snap.elapsed_seconds)}"
+    if snap.last:
+        summary += f" (W {snap.last['w']:.3f}, Corr {snap.last['corr']:.3f})"
+    print(f"{summary}; run saved in {out}")
+    if snap.status == "stopped":
+        print(f"continue with: python -m hgym_core train --out {out} --resume")
+    return 0

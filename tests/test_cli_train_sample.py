@@ -1,0 +1,117 @@
+"""``python -m hgym_core train`` and ``sample`` end to end, and their one-line errors."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from hgym_core.checkpoint import RunFolder
+from hgym_core.cli import main
+from hgym_core.cli.train import progress_line
+from hgym_core.io import read_table
+from hgym_core.jobs import JobSnapshot
+from hgym_core.schema import Schema
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY_FLAGS = ["--epochs", "1", "--batch-size", "8", "--hidden-dim", "16", "--latent-dim", "16",
+              "--curriculum", "4", "8", "--cpu-threads", "1", "--progress-every", "0"]
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return subprocess.run([sys.executable, "-m", "hgym_core", *args], capture_output=True, text=True, env=env,
+                          cwd=ROOT, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def data_file(hiv_cohort, tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("data") / "hiv.csv"
+    hiv_cohort[hiv_cohort["PatientID"] < 16].to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def schema_file(hiv_cohort, tmp_path_factory) -> Path:
+    """Inferred from all 200 patients, so every category exists even if the 16-patient slice lacks some."""
+    return Schema.infer(hiv_cohort).save(tmp_path_factory.mktemp("schema") / "schema.json")
+
+
+@pytest.fixture(scope="module")
+def trained(data_file, schema_file, tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+    run = tmp_path_factory.mktemp("models") / "cli-run"
+    return run, cli("train", str(data_file), "--schema", str(schema_file), "--out", str(run), *TINY_FLAGS)
+
+
+def test_train_writes_a_finished_run_and_reports_progress(trained):
+    run, result = trained
+    assert result.returncode == 0, result.stderr
+    assert "epoch 1/1 | L " in result.stdout  # periodic progress lines when not on a terminal
+    assert "checkpoint saved (epoch 1, step 4)" in result.stdout
+    assert f"finished: epoch 1/1, step 4" in result.stdout and str(run) in result.stdout
+    info = RunFolder(run).read_info()
+    assert (info["status"], info["epochs_done"], info["config"]["hidden_dim"]) == ("finished", 1, 16)
+    assert info["data"]["source"]["kind"] == "file"
+    assert len(RunFolder(run).read_metrics()) == 4
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_sample_writes_patients_in_the_training_format(trained, data_file, tmp_path, suffix):
+    run, _ = trained
+    out = tmp_path / f"synthetic{suffix}"
+    result = cli("sample", str(run), "--patients", "7", "--seed", "3", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "wrote 7 synthetic patients (420 rows)" in result.stdout
+    synthetic, real = read_table(out), pd.read_csv(data_file)
+    assert list(synthetic.columns) == list(real.columns)
+    assert sorted(synthetic["PatientID"].unique()) == list(range(7))
+
+
+def test_resume_extends_a_finished_run_reusing_its_data_file(trained, capsys):
+    run, _ = trained
+    assert main(["train", "--out", str(run), "--resume", "--epochs", "2", "--progress-every", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "using the run's data file" in out and "finished: epoch 2/2, step 8" in out
+    assert RunFolder(run).read_info()["epochs_done"] == 2
+
+
+@pytest.mark.parametrize("args, message", [
+    (["train", "--out", "{tmp}/r", "--lr", "-1"], "error: Setting 'lr' (learning rate) must be above 0"),
+    (["train", "{tmp}/missing.csv", "--out", "{tmp}/r"], "error: File '{tmp}/missing.csv' was not found"),
+    (["train", "--out", "{tmp}/nothing", "--resume"], "error: '{tmp}/nothing' is not a run folder"),
+    (["train", "--out", "{run}", "--resume"], "error: Run 'cli-run' has already trained"),
+    (["train", "--out", "{run}", "--resume", "--epochs", "9", "--hidden-dim", "8"],
+     "error: Resuming keeps the run's settings; only epochs, checkpoint_every, device, cpu_threads may change, "
+     "not hidden_dim"),
+    (["train", "--out", "{run}"], "error: '{run}' already holds a run"),
+    (["sample", "{run}", "--patients", "0", "--out", "{tmp}/s.csv"], "error: --patients must be at least 1"),
+    (["sample", "{run}", "--patients", "3", "--out", "{tmp}/s.xlsx"], "error: Cannot tell the format"),
+])
+def test_bad_arguments_give_one_clear_line(trained, tmp_path, capsys, args, message):
+    run, _ = trained
+    args = [arg.format(tmp=tmp_path, run=run) for arg in args]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(message.format(tmp=tmp_path, run=run)), err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_argparse_rejects_malformed_flags_in_one_line(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "--out", "x", "--batch-size", "many"])
+    assert exit_info.value.code == 2
+    assert "argument --batch-size: expected a whole number, got 'many'" in capsys.readouterr().err
+
+
+def test_progress_line_shows_epoch_length_losses_speed_and_eta():
+    last = {"epoch": 2, "length": 20, "step": 45, "d_loss": -3.2149, "gp": 0.1, "d_real": 1.0, "d_fake": -0.2,
+            "w": 1.2345, "g_loss": 0.5432, "corr": 0.12, "seconds": 0.4}
+    snap = JobSnapshot(name="r", status="running", epoch=2, epochs_target=3, length=20, step=45, steps_target=120,
+                       steps_per_second=2.5, eta_seconds=75 / 2.5 + 3600, elapsed_seconds=18.0, history={}, last=last,
+                       log=[], error=None)
+    assert progress_line(snap) == ("epoch 2/3 | L 20 | step 45/120 | D -3.215 W 1.234 G 0.543 Corr 0.120 | "
+                                   "2.50 step/s | ETA 1:00:30")
