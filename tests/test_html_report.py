@@ -4,43 +4,35 @@ from __future__ import annotations
 
 import json
 import re
-from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from hgym_core.errors import HGymError
-from hgym_core.evaluation import html_report
+from hgym_core.evaluation import Report, Score, ScoreSpec, html_report
+from hgym_core.evaluation.report import Measurement
 from hgym_core.schema import Schema, Variable
 from tests.test_plots import small_schema, small_table
 
 
-class StandInReport:
-    """Shaped like evaluation.Report (summary, overview, notes, details, specs, to_json) for the renderer alone."""
+SPECS = {
+    "KS complement": ScoreSpec("marginals", "KS complement", "higher", 1.0, 0.05, 0.15,
+                               "1 - D, two-sample Kolmogorov-Smirnov"),
+    "DCR share": ScoreSpec("privacy", "DCR share", "target", 0.5, 0.05, 0.15,
+                           "share of synthetic patients closer to training than to holdout"),
+    "discriminative score": ScoreSpec("detection", "discriminative score", "lower", 0.0, 0.05, 0.15,
+                                      "|held-out accuracy - 0.5| of a GRU classifier"),
+}
 
-    def __init__(self, details: dict | None = None, notes: list[str] | None = None):
-        self.details = details or {}
-        self.notes = notes or []
-        self.specs = {"KS complement": SimpleNamespace(definition="1 - D, two-sample Kolmogorov-Smirnov"),
-                      "DCR share": SimpleNamespace(definition="share of synthetic patients closer to training")}
 
-    def summary(self) -> pd.DataFrame:
-        return pd.DataFrame({
-            "group": ["marginals", "privacy"], "score": ["KS complement", "DCR share"],
-            "variable": ["score", None], "value": [0.912345, 0.81], "reference": [0.95, np.nan],
-            "verdict": ["good", "poor"],
-        })
-
-    def overview(self) -> pd.DataFrame:
-        return pd.DataFrame({"group": ["marginals", "privacy", "detection"],
-                             "score": ["KS complement", "DCR share", "discriminative score"],
-                             "value": [0.93, 0.81, np.nan], "reference": [0.95, np.nan, np.nan],
-                             "verdict": ["good", "poor", "n/a"], "n_variables": [1, 1, 1]})
-
-    def to_json(self, path) -> None:
-        with open(path, "w", encoding="utf-8") as file:
-            json.dump({"summary": self.summary().to_dict(orient="records")}, file, default=str)
+def make_report(details: dict | None = None, notes: list[str] | None = None) -> Report:
+    """A real Report with a good, a poor and an uncomputed score (no evaluate() run needed)."""
+    measurements = [Measurement("KS complement", "score", 0.912345, 0.95),   # good: within 0.05 of the reference
+                    Measurement("DCR share", "", 0.81),                      # poor: 0.31 from 0.5
+                    Measurement("discriminative score", "", float("nan"))]   # n/a
+    scores = [Score.from_measurement(SPECS[m.name], m) for m in measurements]
+    return Report(scores, SPECS, details or {}, notes or [])
 
 
 def schema_with_static() -> Schema:
@@ -62,7 +54,7 @@ def figure_ids(page: str) -> list[str]:
 
 def test_page_is_self_contained_with_plotly_inline_once():
     real, synthetic = tables()
-    page = html_report.render(StandInReport(), real, synthetic, schema_with_static())
+    page = html_report.render(make_report(), real, synthetic, schema_with_static())
     assert not re.search(r"<script[^>]*\bsrc=", page)
     assert not re.search(r"<link[^>]*\bhref=\"?https?:", page)
     assert page.count("* plotly.js v") == 1
@@ -72,7 +64,7 @@ def test_page_is_self_contained_with_plotly_inline_once():
 def test_page_has_every_figure():
     real, synthetic = tables()
     details = {"privacy": {"dcr_train": np.linspace(0, 0.4, 30), "dcr_holdout": np.linspace(0.05, 0.5, 30)}}
-    page = html_report.render(StandInReport(details), real, synthetic, schema_with_static())
+    page = html_report.render(make_report(details), real, synthetic, schema_with_static())
     assert figure_ids(page) == [
         "figure-distribution-score", "figure-distribution-arm", "figure-distribution-flag",
         "figure-distribution-sex",
@@ -83,19 +75,19 @@ def test_page_has_every_figure():
         "figure-dcr",
     ]
     assert 'href="#privacy"' in page
-    without_dcr = html_report.render(StandInReport(), real, synthetic, schema_with_static())
+    without_dcr = html_report.render(make_report(), real, synthetic, schema_with_static())
     assert "figure-dcr" not in figure_ids(without_dcr) and 'href="#privacy"' not in without_dcr
 
 
 def test_summary_table_colours_verdicts_and_text_is_escaped():
     real, synthetic = tables()
-    report = StandInReport(notes=["<script>alert(1)</script> subsampled to 2,000 patients"])
+    report = make_report(notes=["<script>alert(1)</script> subsampled to 2,000 patients"])
     page = html_report.render(report, real, synthetic, schema_with_static())
     assert '<td class="verdict-good">good</td>' in page
     assert page.count('<td class="verdict-poor">poor</td>') == 2  # overview and all scores
     assert "<td>n/a</td>" in page
     assert '<td class="number">0.912</td>' in page  # 3 significant digits
-    assert '<td class="number">—</td>' in page and "<td>—</td>" in page  # NaN and None as a dash
+    assert '<td class="number">—</td>' in page  # no reference (no holdout): a dash
     assert "&lt;script&gt;alert(1)&lt;/script&gt; subsampled" in page
     assert "30 patients, 240 rows" in page
     assert "<dt>KS complement</dt><dd>1 - D, two-sample Kolmogorov-Smirnov</dd>" in page
@@ -105,7 +97,7 @@ def test_a_figure_that_cannot_be_drawn_says_why_and_the_rest_still_render():
     real, synthetic = tables()
     synthetic = synthetic.astype({"score": object})
     synthetic.loc[4, "score"] = "n.d."
-    page = html_report.render(StandInReport(), real, synthetic, schema_with_static())
+    page = html_report.render(make_report(), real, synthetic, schema_with_static())
     assert 'class="figure-error" id="figure-distribution-score"' in page
     assert "holds text such as &#x27;n.d.&#x27;" in page
     assert "figure-distribution-arm" in figure_ids(page)
@@ -114,18 +106,18 @@ def test_a_figure_that_cannot_be_drawn_says_why_and_the_rest_still_render():
 
 def test_write_report_writes_both_files_atomically(tmp_path):
     real, synthetic = tables()
-    html_path, json_path = html_report.write_report(tmp_path / "out", StandInReport(), real, synthetic,
+    html_path, json_path = html_report.write_report(tmp_path / "out", make_report(), real, synthetic,
                                                     schema_with_static())
     assert html_path.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
-    assert json.loads(json_path.read_text(encoding="utf-8"))["summary"][0]["score"] == "KS complement"
+    assert json.loads(json_path.read_text(encoding="utf-8"))["scores"][0]["name"] == "KS complement"
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["report.html", "report.json"]
 
-    class BrokenReport(StandInReport):
+    class BrokenReport(Report):
         def summary(self):
             raise RuntimeError("scores went wrong")
 
     with pytest.raises(RuntimeError):
-        html_report.write_report(tmp_path / "out", BrokenReport(), real, synthetic, schema_with_static())
+        html_report.write_report(tmp_path / "out", BrokenReport([], SPECS), real, synthetic, schema_with_static())
     assert html_path.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")  # the old report survives
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["report.html", "report.json"]
 
@@ -134,4 +126,4 @@ def test_out_must_be_a_folder(tmp_path):
     real, synthetic = tables()
     (tmp_path / "taken").write_text("x")
     with pytest.raises(HGymError, match="is a file; give --out a folder"):
-        html_report.write_report(tmp_path / "taken", StandInReport(), real, synthetic, schema_with_static())
+        html_report.write_report(tmp_path / "taken", make_report(), real, synthetic, schema_with_static())
