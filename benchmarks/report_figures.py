@@ -32,7 +32,7 @@ def main() -> None:
     synthetic = simulate_hiv_cohort(n_patients=args.patients, seed=1, n_months=args.months)
     schema = Schema.infer(real)
     rng = np.random.default_rng(0)
-    details = {"dcr_train": rng.random(args.patients), "dcr_holdout": rng.random(args.patients)}
+    details = {"privacy": {"dcr_train": rng.random(args.patients), "dcr_holdout": rng.random(args.patients)}}
     print(f"{args.patients:,} real vs {args.patients:,} synthetic patients, {len(real):,} rows each")
 
     seconds, sizes, counts = defaultdict(float), defaultdict(int), defaultdict(int)
