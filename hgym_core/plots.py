@@ -332,7 +332,7 @@ def category_share_over_time_figure(real: pd.DataFrame, synthetic: pd.DataFrame,
     order = _category_order(spec, _coded(real, variable, "real"), _coded(synthetic, variable, "synthetic"))
     _, x_title = _time_axis(real, schema, "real")
     figure = _subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.04,
-                           subplot_titles=("Real", "Synthetic"))
+                       subplot_titles=("Real", "Synthetic"))
     for col, (df, table) in enumerate(((real, "real"), (synthetic, "synthetic")), start=1):
         shares = category_shares_by_step(df, schema, variable, table, order)
         for index, category in enumerate(order):
@@ -434,7 +434,7 @@ def correlation_heatmaps_figure(real: pd.DataFrame, synthetic: pd.DataFrame, sch
     labels = list(real_matrix.columns)
     encoding = "categoricals one-hot" if one_hot else "categoricals as codes in category order"
     figure = _subplots(rows=1, cols=3, shared_yaxes=True, horizontal_spacing=0.02,
-                           subplot_titles=("Real", "Synthetic", "Synthetic − real"))
+                       subplot_titles=("Real", "Synthetic", "Synthetic − real"))
     for col, matrix in enumerate((real_matrix, synthetic_matrix, synthetic_matrix - real_matrix), start=1):
         figure.add_heatmap(z=matrix.to_numpy(), x=labels, y=labels, coloraxis="coloraxis",
                            hovertemplate="%{y} × %{x}: %{z:.2f}<extra></extra>", row=1, col=col)
@@ -491,7 +491,7 @@ def trajectories_comparison_figure(real: pd.DataFrame, synthetic: pd.DataFrame, 
     """Example patients side by side: real (blue) | synthetic (orange), on the same y axis."""
     spec = schema.variable(variable)
     figure = _subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.04,
-                           subplot_titles=("Real", "Synthetic"))
+                       subplot_titles=("Real", "Synthetic"))
     for col, (df, table, colour) in enumerate(((real, "real", REAL_COLOUR),
                                                (synthetic, "synthetic", SYNTHETIC_COLOUR)), start=1):
         ids = _sample_patients(df, schema, n_patients, seed, table)
@@ -601,8 +601,8 @@ def loss_figure(history: Mapping[str, Sequence] | pd.DataFrame, series: Sequence
     titles = [LOSS_SERIES_TITLES.get(name, name) for name in chosen]
     rows = len(chosen) + show_length
     figure = _subplots(rows=rows, cols=1, shared_xaxes=True, vertical_spacing=0.04,
-                           row_heights=[1.0] * len(chosen) + [0.5] * show_length,
-                           subplot_titles=titles + ["Curriculum length L"] * show_length)
+                       row_heights=[1.0] * len(chosen) + [0.5] * show_length,
+                       subplot_titles=titles + ["Curriculum length L"] * show_length)
     for row, name in enumerate(chosen, start=1):
         values = pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
         finite = np.isfinite(values)
