@@ -28,6 +28,9 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(PY)
 	$(PY) -m pip install -q -r requirements-dev.txt
 	touch $@ $(VENV)/.runtime-installed
 
-# Browser tests drive Debian's chromium; Playwright cannot download browsers here.
+# Browser tests drive Debian's chromium; Playwright cannot download browsers here. The emoji
+# font draws the dashboard's status icons in the screenshots (docs/screenshots/).
+EMOJI_FONT := /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf
 chromium:
-	@test -x /usr/bin/chromium || ($(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium)
+	@(test -x /usr/bin/chromium && test -f $(EMOJI_FONT)) || \
+		($(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium fonts-noto-color-emoji)
