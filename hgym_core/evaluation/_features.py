@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 from torch import nn
+from torch.nn.utils import skip_init
 
 from hgym_core.evaluation._stats import sorted_finite
 from hgym_core.evaluation._tables import Cohort
@@ -61,12 +62,13 @@ class StepFeatures:
         return np.concatenate(parts, axis=-1, dtype=np.float32)
 
 
-def seeded_init(module: nn.Module, generator: torch.Generator) -> nn.Module:
-    """PyTorch's default uniform initialisation, drawn from ``generator`` instead of the global RNG.
-
-    GRU: every weight and bias ~ U(±1/√hidden); Linear: ~ U(±1/√in_features). Evaluation must be
-    reproducible without touching torch's global seed (a training job may be using it).
+def seeded_model(module_class: type[nn.Module], *args, generator: torch.Generator) -> nn.Module:
+    """Build ``module_class(*args, device=...)`` with PyTorch's default uniform initialisation drawn
+    from ``generator``: evaluation must be reproducible without touching torch's global RNG (a
+    training job may be drawing from it), so the module is created uninitialised (skip_init) and
+    filled here. GRU: every weight and bias ~ U(±1/√hidden); Linear: ~ U(±1/√in_features).
     """
+    module = skip_init(module_class, *args)
     with torch.no_grad():
         for sub in module.modules():
             if isinstance(sub, nn.GRU):

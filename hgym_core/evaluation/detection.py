@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from hgym_core.device import resolve_device
-from hgym_core.evaluation._features import StepFeatures, seeded_init, torch_generator
+from hgym_core.evaluation._features import StepFeatures, seeded_model, torch_generator
 from hgym_core.evaluation._stats import roc_auc
 from hgym_core.evaluation._tables import Cohort, Cohorts
 from hgym_core.evaluation.report import FamilyResult, Measurement, ScoreSpec, pair_measurements
@@ -41,10 +41,10 @@ RIDGE, NEWTON_STEPS = 1.0, 25
 
 
 class SequenceClassifier(nn.Module):
-    def __init__(self, n_features: int):
+    def __init__(self, n_features: int, device: torch.device | None = None):
         super().__init__()
-        self.gru = nn.GRU(n_features, max(8, n_features // 2), batch_first=True)
-        self.head = nn.Linear(self.gru.hidden_size, 1)
+        self.gru = nn.GRU(n_features, max(8, n_features // 2), batch_first=True, device=device)
+        self.head = nn.Linear(self.gru.hidden_size, 1, device=device)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _, last = self.gru(x)
@@ -60,7 +60,7 @@ def discriminative_run(real: np.ndarray, other: np.ndarray, steps: int, rng: np.
     to = lambda a: torch.from_numpy(a).to(device)        # noqa: E731 (local shorthand)
     train_real, test_real = to(real[order_real[:n_train]]), to(real[order_real[n_train:]])
     train_other, test_other = to(other[order_other[:n_train]]), to(other[order_other[n_train:]])
-    model = seeded_init(SequenceClassifier(real.shape[-1]), torch_generator(rng)).to(device)
+    model = seeded_model(SequenceClassifier, real.shape[-1], generator=torch_generator(rng)).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=LEARNING_RATE)
     batch = min(BATCH, n_train)
     targets = torch.cat([torch.ones(batch), torch.zeros(batch)]).to(device)

@@ -9,6 +9,10 @@ Contingency similarity: for every pair of variables, 1 − total variation dista
 real and synthetic joint shares; numeric variables are cut at the real data's deciles (10 bins,
 out-of-range values in the end bins), and a missing value is a level of its own, so joint
 missingness counts too. The score is the mean over pairs.
+
+Both also come per variable ("variable correlation similarity", "variable contingency
+similarity"): the same mean over only the pairs that involve that variable. The overall means
+dilute one broken variable among many pairs; the per-variable scores point at it.
 """
 
 from __future__ import annotations
@@ -31,6 +35,10 @@ SPECS = {s.name: s for s in (
     ScoreSpec(GROUP, "contingency similarity", "higher", 1.0, 0.05, 0.15,
               "mean over variable pairs of 1 − ½ Σ_(a,b) |P_real(a,b) − P_syn(a,b)|; numeric variables in "
               "10 bins at the real deciles, missing as its own level"),
+    ScoreSpec(GROUP, "variable correlation similarity", "higher", 1.0, 0.025, 0.05,
+              "correlation similarity over only the column pairs that involve this variable"),
+    ScoreSpec(GROUP, "variable contingency similarity", "higher", 1.0, 0.05, 0.15,
+              "contingency similarity over only the variable pairs that involve this variable"),
 )}
 
 
@@ -71,11 +79,16 @@ def correlation_matrix(cohort: Cohort) -> np.ndarray:
     return pearson_matrix(np.concatenate(parts, axis=1))
 
 
-def correlation_similarity(real: np.ndarray, other: np.ndarray, columns: CorrelationColumns) -> float:
-    upper = np.triu(np.ones_like(real, dtype=bool), k=1) & (columns.owner[:, None] != columns.owner[None, :])
-    if not upper.any():
+def correlation_similarity(real: np.ndarray, other: np.ndarray, columns: CorrelationColumns,
+                           variable: int | None = None) -> float:
+    """1 − mean |Δρ| / 2 over column pairs of different variables (only those involving ``variable`` if given)."""
+    owner = columns.owner
+    pairs = np.triu(np.ones_like(real, dtype=bool), k=1) & (owner[:, None] != owner[None, :])
+    if variable is not None:
+        pairs &= (owner[:, None] == variable) | (owner[None, :] == variable)
+    if not pairs.any():
         return float("nan")
-    return float(1.0 - np.abs(real - other)[upper].mean() / 2.0)
+    return float(1.0 - np.abs(real - other)[pairs].mean() / 2.0)
 
 
 class Levels:
@@ -118,10 +131,11 @@ def joint_shares(levels: np.ndarray, sizes: list[int]) -> dict[tuple[int, int], 
     return tables
 
 
-def contingency_similarity(real: dict, other: dict) -> float:
-    if not real:
+def contingency_similarity(real: dict, other: dict, variable: int | None = None) -> float:
+    pairs = [pair for pair in real if variable is None or variable in pair]
+    if not pairs:
         return float("nan")
-    return float(np.mean([tv_complement(real[pair], other[pair]) for pair in real]))
+    return float(np.mean([tv_complement(real[pair], other[pair]) for pair in pairs]))
 
 
 def measure(cohorts: Cohorts, settings: EvaluationSettings, rng: np.random.Generator,
@@ -134,8 +148,13 @@ def measure(cohorts: Cohorts, settings: EvaluationSettings, rng: np.random.Gener
     def against_real(cohort: Cohort) -> tuple[list[Measurement], np.ndarray]:
         corr = correlation_matrix(cohort)
         joint = joint_shares(levels.of(cohort), levels.sizes)
-        return [Measurement("correlation similarity", "", correlation_similarity(real_corr, corr, columns)),
-                Measurement("contingency similarity", "", contingency_similarity(real_joint, joint))], corr
+        out = [Measurement("correlation similarity", "", correlation_similarity(real_corr, corr, columns)),
+               Measurement("contingency similarity", "", contingency_similarity(real_joint, joint))]
+        for v, name in enumerate(cohorts.layout.names):
+            out += [Measurement("variable correlation similarity", name,
+                                correlation_similarity(real_corr, corr, columns, v)),
+                    Measurement("variable contingency similarity", name, contingency_similarity(real_joint, joint, v))]
+        return out, corr
 
     synthetic, synthetic_corr = against_real(cohorts.synthetic)
     reference = None if cohorts.holdout is None else against_real(cohorts.holdout)[0]

@@ -17,7 +17,7 @@ from torch import nn
 
 from hgym_core.device import resolve_device
 from hgym_core.errors import HGymError
-from hgym_core.evaluation._features import StepFeatures, seeded_init, torch_generator
+from hgym_core.evaluation._features import StepFeatures, seeded_model, torch_generator
 from hgym_core.evaluation._tables import Cohort, Cohorts
 from hgym_core.evaluation.report import FamilyResult, Measurement, ScoreSpec
 from hgym_core.evaluation.settings import EvaluationSettings
@@ -33,10 +33,10 @@ HIDDEN, BATCH, LEARNING_RATE, TEST_SHARE = 32, 128, 5e-3, 0.2
 
 
 class NextStepPredictor(nn.Module):
-    def __init__(self, n_features: int):
+    def __init__(self, n_features: int, device: torch.device | None = None):
         super().__init__()
-        self.gru = nn.GRU(n_features, HIDDEN, batch_first=True)
-        self.head = nn.Linear(HIDDEN, 1)
+        self.gru = nn.GRU(n_features, HIDDEN, batch_first=True, device=device)
+        self.head = nn.Linear(HIDDEN, 1, device=device)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out, _ = self.gru(x)
@@ -68,7 +68,7 @@ class _Task:
 
 
 def train_predictor(task: _Task, steps: int, rng: np.random.Generator, device: torch.device) -> NextStepPredictor:
-    model = seeded_init(NextStepPredictor(task.x.shape[-1]), torch_generator(rng)).to(device)
+    model = seeded_model(NextStepPredictor, task.x.shape[-1], generator=torch_generator(rng)).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=LEARNING_RATE)
     x, y, mask = task.x.to(device), task.y.to(device), task.mask.to(device)
     batch = min(BATCH, len(x))
