@@ -111,19 +111,22 @@ def capture_rng_states(noise: torch.Generator) -> dict:
 
 def restore_rng_states(states: Mapping, noise: torch.Generator) -> bool:
     """Restore what ``capture_rng_states`` saved; False when the noise stream could not be
-    restored because the run moved between CPU and CUDA (the caller reseeds it)."""
-    torch.set_rng_state(states["torch"])
+    restored because the run moved between CPU and CUDA (the caller reseeds it).
+
+    RNG states are CPU byte tensors whatever the device, so each is brought back to the CPU in
+    case the checkpoint was loaded with a CUDA map_location."""
+    torch.set_rng_state(states["torch"].cpu())
     if states["cuda"] and torch.cuda.is_available() and len(states["cuda"]) == torch.cuda.device_count():
-        torch.cuda.set_rng_state_all(states["cuda"])
+        torch.cuda.set_rng_state_all([state.cpu() for state in states["cuda"]])
     numpy_state = states["numpy"]
-    np.random.set_state((numpy_state["kind"], numpy_state["keys"].numpy().astype(np.uint32), numpy_state["pos"],
+    np.random.set_state((numpy_state["kind"], numpy_state["keys"].cpu().numpy().astype(np.uint32), numpy_state["pos"],
                          numpy_state["has_gauss"], numpy_state["cached_gaussian"]))
     python_state = states["python"]
-    random.setstate((python_state["version"], tuple(int(v) for v in python_state["state"].tolist()),
+    random.setstate((python_state["version"], tuple(int(v) for v in python_state["state"].cpu().tolist()),
                      python_state["gauss_next"]))
     if torch.device(states["noise_device"]).type != noise.device.type:
         return False
-    noise.set_state(states["noise"].to("cpu"))
+    noise.set_state(states["noise"].cpu())
     return True
 
 

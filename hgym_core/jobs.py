@@ -57,6 +57,10 @@ class TrainingJob:
         self._train = train
         self._lock = threading.Lock()
         self._stop_event = threading.Event()
+        # Set as the worker's last act. Waiting on it, not on Thread.join, keeps Ctrl-C safe: in
+        # Python 3.11 a KeyboardInterrupt inside Thread.join can leave is_alive() False while the
+        # thread still runs, and exiting then aborts the process mid-step.
+        self._done = threading.Event()
         self._thread: threading.Thread | None = None
         self._status = "created"
         self._error: str | None = None
@@ -90,13 +94,13 @@ class TrainingJob:
         self._note("stop requested")
 
     def join(self, timeout: float | None = None) -> bool:
-        """Wait for the thread to end; True when it has."""
+        """Wait for the training function to end; True when it has."""
         if self._thread is not None:
-            self._thread.join(timeout)
+            self._done.wait(timeout)
         return not self.is_active()
 
     def is_active(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self._thread is not None and not self._done.is_set()
 
     @property
     def status(self) -> str:
@@ -157,6 +161,7 @@ class TrainingJob:
         with self._lock:
             self._status, self._error, self._ended_at = final, error, time.monotonic()
         self._note(f"error: {error}" if error else final)
+        self._done.set()
 
 
 class JobRegistry:

@@ -44,7 +44,7 @@ def describe_data(df: pd.DataFrame, schema: Schema, cohort: EncodedCohort, sourc
     its size and a fingerprint."""
     source = dict(source or {"kind": "table"})
     patients, rows = int(cohort.data.shape[0]), len(df)
-    label = {"demo": "built-in demo cohort (simulated)", "file": source.get("path", "a file"),
+    label = {"demo": "built-in demo cohort (simulated)", "file": Path(source.get("path", "a file")).name,
              "upload": source.get("name", "an upload")}.get(source["kind"], "a table")
     return {"description": f"{label}: {patients:,} patients, {rows:,} rows", "source": source,
             "patients": patients, "rows": rows, "columns": schema.columns, "fingerprint": fingerprint(cohort)}
@@ -108,7 +108,8 @@ class Synthesizer:
         if epochs is not None:
             self.config = self.config.replace(epochs=epochs)
         trainer = Trainer(self.encoder, cohort, self.config, self.run)
-        trainer.load_state_dict(self.run.load_checkpoint(map_location=trainer.device), log)
+        # Loaded on the CPU: load_state_dict copies weights and optimizer moments to the trainer's device.
+        trainer.load_state_dict(self.run.load_checkpoint(), log)
         if trainer.finished:
             done = trainer.position.epoch
             raise HGymError(f"Run '{self.run.name}' has already trained {done} epoch(s); ask for more epochs "
@@ -141,7 +142,6 @@ class Synthesizer:
         noise = torch.Generator(device=device).manual_seed(int(seed))
         id_column = self.schema.id_column
         frames = []
-        self.generator.eval()
         with torch.inference_mode():
             for first in range(0, n_patients, batch_size):
                 count = min(batch_size, n_patients - first)
@@ -193,9 +193,8 @@ class Synthesizer:
             config = config.replace(device=device)
         synthesizer = cls(schema, config)
         target = resolve_device(config.device)
-        state = run.load_checkpoint(map_location=target)
         generator = Generator(encoder.spans, config.latent_dim, config.hidden_dim)
-        generator.load_state_dict(state["generator"])
-        synthesizer.encoder, synthesizer.generator = encoder, generator.to(target).eval()
+        generator.load_state_dict(run.load_checkpoint()["generator"])
+        synthesizer.encoder, synthesizer.generator = encoder, generator.to(target)
         synthesizer.run, synthesizer.status = run, effective_status(info)
         return synthesizer

@@ -98,6 +98,7 @@ class Trainer:
         self.noise = torch.Generator(device=self.device).manual_seed(config.seed)
         self.position = Position()
         self.last_metrics: dict | None = None
+        self._saved_step: int | None = None  # the step of the checkpoint this trainer last wrote
         self._real_corr: dict[int, torch.Tensor] = {}
 
     # --- state ---------------------------------------------------------------------------------
@@ -155,11 +156,10 @@ class Trainer:
         self._mark_running()
         try:
             status = self._loop(callbacks, stop_event, log)
+            self._save(status, log)
         except Exception as problem:
             self._mark_failed(problem)
             raise
-        self._save(status)
-        log(f"checkpoint saved (epoch {self.position.epoch}, step {self.position.step})")
         return status
 
     def _loop(self, callbacks: list[Callback], stop_event: threading.Event, log: Log) -> str:
@@ -192,8 +192,7 @@ class Trainer:
                 position.stage, position.batch = stage + 1, 0
             position.epoch, position.stage = position.epoch + 1, 0
             if position.epoch % config.checkpoint_every == 0 and position.epoch < config.epochs:
-                self._save("running")
-                log(f"checkpoint saved (epoch {position.epoch}, step {position.step})")
+                self._save("running", log)
         return "finished"
 
     def _real_correlation(self, length: int) -> torch.Tensor:
@@ -236,11 +235,15 @@ class Trainer:
         self.run.truncate_metrics(self.position.step)
         self._write_info(status="running", error=None, pid=os.getpid())
 
-    def _save(self, status: str) -> None:
-        """Checkpoint first, then run.json: run.json never claims progress the checkpoint lacks."""
+    def _save(self, status: str, log: Log) -> None:
+        """Checkpoint first, then run.json: run.json never claims progress the checkpoint lacks.
+        A position already saved (a stop right after an epoch's checkpoint) only updates run.json."""
         if self.run is None:
             return
-        self.run.save_checkpoint(self.state_dict())
+        if self._saved_step != self.position.step:
+            self.run.save_checkpoint(self.state_dict())
+            self._saved_step = self.position.step
+            log(f"checkpoint saved (epoch {self.position.epoch}, step {self.position.step})")
         self._write_info(status=status, epochs_done=self.position.epoch, checkpoint_step=self.position.step,
                          last_metrics=self.last_metrics)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -57,6 +58,30 @@ def test_train_writes_a_finished_run_and_reports_progress(trained):
     assert (info["status"], info["epochs_done"], info["config"]["hidden_dim"]) == ("finished", 1, 16)
     assert info["data"]["source"]["kind"] == "file"
     assert len(RunFolder(run).read_metrics()) == 4
+
+
+def test_ctrl_c_stops_cleanly_with_a_checkpoint_to_resume_from(data_file, schema_file, tmp_path):
+    run = tmp_path / "interrupted"
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    flags = [*TINY_FLAGS, "--epochs", "1000"]  # far more than the test waits for
+    process = subprocess.Popen([sys.executable, "-m", "hgym_core", "train", str(data_file), "--schema",
+                                str(schema_file), "--out", str(run), *flags], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+    try:
+        for line in process.stdout:  # wait for the first progress line: training is under way
+            if line.startswith("epoch "):
+                break
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=120)
+    finally:
+        process.kill()
+    assert process.returncode == 0, err
+    assert "stopping after the current step" in out and "stopped: epoch" in out
+    assert f"continue with: python -m hgym_core train --out {run} --resume" in out
+    folder = RunFolder(run)
+    step = folder.load_checkpoint()["position"]["step"]
+    assert folder.read_info()["status"] == "stopped" and folder.read_info()["checkpoint_step"] == step
+    assert len(folder.read_metrics()) == step
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".parquet"])
