@@ -127,28 +127,28 @@ def bidirectional_lstm_final_states(x: Tensor, lstm: nn.LSTM) -> Tensor:
 
     A loop over time made of ordinary differentiable ops, so it supports double backward on
     every device. It is written for speed with the same maths as nn.LSTM:
-    - the input projection of every step and both directions is one matmul;
-    - both directions advance together as one batched matmul per step ([2, B, H] states);
-    - time steps come from ``unbind`` (indexing x[:, t] would make every backward step
-      zero-fill and add a full [B, L, .] gradient, work that grows with L squared);
+    - both directions advance together: [2, B, .] states, one batched matmul per step;
+    - the input projection of every step and both directions is one batched matmul;
+    - time steps come from ``unbind``, whose backward is one stack; indexing x[:, t] or
+      slicing a projection would make every backward step zero-fill and add a full-size
+      gradient (work that grows with L squared);
     - the first step skips h @ W_hh because h starts at zero.
     """
+    batch, length, _ = x.shape
     H = lstm.hidden_size
-    w_ih = torch.cat([lstm.weight_ih_l0, lstm.weight_ih_l0_reverse])
-    bias = torch.cat([lstm.bias_ih_l0 + lstm.bias_hh_l0, lstm.bias_ih_l0_reverse + lstm.bias_hh_l0_reverse])
+    w_ih_t = torch.stack([lstm.weight_ih_l0, lstm.weight_ih_l0_reverse]).transpose(1, 2)  # [2, In, 4H]
     w_hh_t = torch.stack([lstm.weight_hh_l0, lstm.weight_hh_l0_reverse]).transpose(1, 2)  # [2, H, 4H]
-    projected = F.linear(x, w_ih, bias)  # [B, L, 8H]
-    forward_steps = projected[..., : 4 * H].transpose(0, 1)  # [L, B, 4H]
-    reverse_steps = projected[..., 4 * H :].flip(1).transpose(0, 1)
-    steps = torch.stack([forward_steps, reverse_steps], dim=1)  # [L, 2, B, 4H]
+    bias = torch.stack([lstm.bias_ih_l0 + lstm.bias_hh_l0, lstm.bias_ih_l0_reverse + lstm.bias_hh_l0_reverse])
+    inputs = torch.stack([x, x.flip(1)]).flatten(1, 2)  # [2, B*L, In]; the reverse direction reads time backwards
+    projected = torch.baddbmm(bias.unsqueeze(1), inputs, w_ih_t).view(2, batch, length, 4 * H)
     h = c = None
-    for step in steps.unbind(0):
+    for step in projected.unbind(2):  # [2, B, 4H]
         gates = step if h is None else torch.baddbmm(step, h, w_hh_t)
         i, f, g, o = gates.chunk(4, dim=-1)  # torch.nn.LSTM's gate order
         i, f, g, o = i.sigmoid(), f.sigmoid(), g.tanh(), o.sigmoid()
         c = i * g if c is None else f * c + i * g
         h = o * c.tanh()
-    return torch.cat([h[0], h[1]], dim=-1)
+    return h.transpose(0, 1).reshape(batch, 2 * H)
 
 
 class Critic(nn.Module):

@@ -128,6 +128,9 @@ def train_iteration(
     noise: torch.Generator,
 ) -> StepMetrics:
     """config.n_critic critic updates on ``real`` [B, L, F], then one generator update."""
+    # cuDNN's LSTM backward refuses to run in eval mode, which a sampler may have left on.
+    generator.train()
+    critic.train()
     for _ in range(config.n_critic):
         d_loss, gp, d_real, d_fake = critic_losses(generator, critic, real, config.lambda_gp, noise)
         d_opt.zero_grad(set_to_none=True)
