@@ -95,8 +95,9 @@ class Wire:
         deadline = time.monotonic() + timeout_s
         while not finished:
             if time.monotonic() > deadline:
+                recent = ", ".join(f"{e.kind} {e.fragment_id or e.status}".strip() for e in seen[-12:])
                 raise TimeoutError(f"the page run after the action did not finish within {timeout_s:.0f} s "
-                                   f"(requested={requested}, started={started})")
+                                   f"(requested={requested}, started={started}; last events: {recent})")
             self.page.wait_for_timeout(POLL_MS)
             for event in self.take():
                 seen.append(event)
