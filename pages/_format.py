@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import math
 
-STATUS_ICONS = {"created": "⚪", "running": "🟢", "stopping": "🟡", "stopped": "⏸️", "finished": "✅",
-                "failed": "🔴"}
+# Material icons: drawn from Streamlit's own font, so they show on every machine (emoji may not).
+STATUS_ICONS = {"created": ":material/radio_button_unchecked:", "running": ":green[:material/play_circle:]",
+                "stopping": ":orange[:material/pause_circle:]", "stopped": ":material/pause_circle:",
+                "finished": ":green[:material/check_circle:]", "failed": ":red[:material/error:]"}
 
 
 def duration(seconds: float | None) -> str:
@@ -30,4 +32,10 @@ def number(value: float | None, digits: int = 3) -> str:
 
 
 def status(value: str) -> str:
+    """A run or job status with its icon, for Markdown (captions, messages); tables show the word."""
     return f"{STATUS_ICONS.get(value, '')} {value}".strip()
+
+
+def table_height(rows: int) -> int:
+    """Pixels for st.dataframe / st.data_editor that show every row (up to 25) without a scroll bar."""
+    return 35 * (min(rows, 25) + 1) + 3

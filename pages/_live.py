@@ -35,6 +35,7 @@ SERIES_NAMES = {"d_real": "D_real", "d_fake": "D_fake", "w": "W", "gp": "GP", "d
                 "g_loss": "G_loss", "corr": "Corr"}
 COLOURS = {"d_real": REAL_COLOUR, "d_fake": SYNTHETIC_COLOUR}
 HISTORY = "live_history"   # session key: (id of the job, {column: values}) already copied
+CHARTS = "live_charts"     # session key: ((id of the job, steps), [(curve data, chart spec)])
 
 
 def job_history(job: TrainingJob):
@@ -62,22 +63,35 @@ def draw_panel(job: TrainingJob) -> None:
     if snap.last:
         st.caption(f"Step {snap.step}: " + " · ".join(f"{SERIES_NAMES[name]} {fmt.number(snap.last[name])}"
                                                       for name in SERIES_NAMES))
-    draw_curves(history)
+    draw_curves(history, id(job))
     with st.expander("Event log", expanded=snap.status not in ACTIVE):
         st.code("\n".join(snap.log[-200:]) or "no events yet", language=None)
 
 
-def draw_curves(history: dict) -> None:
-    """Six small charts in a 3 x 2 grid: curves downsampled to MAX_POINTS, L changes as rules."""
-    steps = np.asarray(history["step"], dtype=float)
-    if len(steps) == 0:
+def draw_curves(history: dict, owner: int) -> None:
+    """Six small charts in a 3 x 2 grid: curves downsampled to MAX_POINTS, L changes as rules.
+
+    The downsampled curves are kept until a new step arrives: a slow run (seconds per step)
+    redraws from them instead of decimating the whole history again every second.
+    """
+    if not history["step"]:
         st.info("Waiting for the first training step…")
         return
+    key = (owner, len(history["step"]))
+    cached_key, charts = st.session_state.get(CHARTS, (None, None))
+    if cached_key != key:
+        charts = _charts(history)
+        st.session_state[CHARTS] = (key, charts)
+    grid = st.columns(3) + st.columns(3)
+    for box, (data, spec) in zip(grid, charts):
+        box.vega_lite_chart(data, spec, width="stretch")
+
+
+def _charts(history: dict) -> list[tuple[pd.DataFrame, dict]]:
+    steps = np.asarray(history["step"], dtype=float)
     changes = curriculum_changes(pd.DataFrame({"step": steps, "length": history["length"]}))
     rules = changes.to_dict("records") if len(changes) - 1 <= MAX_MARKERS else []
-    grid = st.columns(3) + st.columns(3)
-    for box, (title, series) in zip(grid, PANELS):
-        box.vega_lite_chart(_curves(steps, history, series), _spec(title, series, rules), width="stretch")
+    return [(_curves(steps, history, series), _spec(title, series, rules)) for title, series in PANELS]
 
 
 def _curves(steps: np.ndarray, history: dict, series: tuple[str, ...]) -> pd.DataFrame:
@@ -99,7 +113,8 @@ def _spec(title: str, series: tuple[str, ...], rules: list[dict]) -> dict:
             "x": {"field": "step", "type": "quantitative", "title": "generator step"},
             "y": {"field": "value", "type": "quantitative", "title": None, "scale": {"zero": False}},
             "color": {"field": "series", "type": "nominal", "scale": {"domain": names, "range": colours},
-                      "legend": {"orient": "top", "title": None} if len(series) > 1 else None},
+                      "legend": {"orient": "top-right", "title": None, "fillColor": "rgba(255,255,255,0.8)"}
+                      if len(series) > 1 else None},
         },
     }
     layers = [line]
@@ -112,7 +127,7 @@ def _spec(title: str, series: tuple[str, ...], rules: list[dict]) -> dict:
                                      "fontSize": 9, "color": "#666666"},
              "encoding": {"x": {"field": "step", "type": "quantitative"}, "text": {"field": "label"}}},
         ]
-    return {"title": {"text": title, "fontSize": 13}, "height": 190, "layer": layers}
+    return {"title": {"text": title, "fontSize": 13}, "height": 200, "layer": layers}
 
 
 @st.fragment(run_every="1s")

@@ -12,7 +12,6 @@ from pages._state import current_dataset, current_run, job_registry
 def render_sidebar() -> None:
     dataset = current_dataset()
     with st.sidebar:
-        st.divider()
         st.markdown("**Current data**")
         st.caption(f"{dataset.name} · {dataset.n_patients:,} patients")
         st.markdown("**Current run**")

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import streamlit as st
+import torch
 
 from hgym_core import plots
 from hgym_core.errors import HGymError
 from pages import _compare_work as comparison
+from pages import _format as fmt
 from pages import _state as state
 
-VERDICTS = {"good": "✅ good", "fair": "🟡 fair", "poor": "🔴 poor", "n/a": "n/a"}
+VERDICT_COLOURS = {"good": "#d1fae5", "fair": "#fef3c7", "poor": "#fee2e2"}
 
 
 def _scores_table(frame):
-    return frame.assign(verdict=frame["verdict"].map(lambda v: VERDICTS.get(v, v)))
+    """Scores with their verdict cell coloured (green good, amber fair, red poor)."""
+    return (frame.style.map(lambda verdict: f"background-color: {VERDICT_COLOURS.get(verdict, 'transparent')}",
+                            subset=["verdict"])
+            .format(precision=3, na_rep="–", subset=["value", "reference"]))
 
 
 def _variable_panel(result: dict, name: str) -> None:
@@ -36,14 +41,15 @@ else:
     size, seed_box, models_box = st.columns(3)
     st.session_state.setdefault("compare.patients", 1000)
     st.session_state.setdefault("compare.seed", 0)
-    st.session_state.setdefault("compare.model_scores", True)
+    # The GRU-based scores take minutes on a CPU: on by default only where a GPU trains them.
+    st.session_state.setdefault("compare.model_scores", torch.cuda.is_available())
     n_patients = size.number_input("Synthetic patients", min_value=10, max_value=20_000, step=100,
                                    key="compare.patients")
     seed = seed_box.number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, key="compare.seed")
     model_scores = models_box.toggle("Detection and utility scores", key="compare.model_scores",
-                                     help="Train small GRU classifiers to tell real from synthetic patients and to "
+                                     help="Train small GRU models to tell real from synthetic patients and to "
                                           "predict the next month (train on synthetic, test on real). They take "
-                                          "most of the time; switch them off for a quick look.")
+                                          "most of the time: minutes on a CPU, so they start switched off there.")
     st.caption(f"Scores compare up to {comparison.REAL_PATIENTS:,} real patients with the synthetic ones, "
                f"next to the same scores for those real patients vs {comparison.REAL_PATIENTS:,} other real "
                "patients (the reference a synthetic set cannot be expected to beat).")
@@ -83,15 +89,15 @@ else:
                                                              n_patients=5, seed=int(seed)), key="trajectories")
 
         st.header("Scores")
+        st.caption("Each score next to its reference: the same score for the real patients vs held-out real "
+                   "patients. The verdict reads the gap between the two.")
         st.dataframe(_scores_table(result["overview"]), hide_index=True, width="stretch",
-                     column_config={"value": st.column_config.NumberColumn(format="%.3f"),
-                                    "reference": st.column_config.NumberColumn("reference (real vs holdout)",
-                                                                               format="%.3f")})
+                     height=fmt.table_height(len(result["overview"])),
+                     column_config={"reference": st.column_config.Column("reference (real vs holdout)")})
         with st.expander("Every score, per variable"):
-            st.dataframe(_scores_table(result["summary"]), hide_index=True, width="stretch",
-                         column_config={"value": st.column_config.NumberColumn(format="%.3f"),
-                                        "reference": st.column_config.NumberColumn(format="%.3f")})
+            st.dataframe(_scores_table(result["summary"]), hide_index=True, width="stretch")
         for note in result["notes"]:
             st.caption(note)
         if result["dcr"] is not None:
+            st.subheader("Privacy")
             st.plotly_chart(result["dcr"], key="dcr")

@@ -9,6 +9,7 @@ import streamlit as st
 from hgym_core import plots
 from hgym_core.errors import HGymError
 from hgym_core.schema import KINDS, TIME_MODES, TRANSFORMS, Schema
+from pages import _format as fmt
 from pages import _state as state
 from pages._schema_table import schema_to_table, table_to_schema
 from pages._summary import table_summary
@@ -159,20 +160,22 @@ pick_mode.selectbox("Time mode", TIME_MODES, index=TIME_MODES.index(schema.time_
                          "days, and the gaps between visits are learned too.")
 _show_message("schema")
 
-editor, checks = st.columns([3, 2])
+editor, checks = st.columns([5, 2])
 with editor:
     table = schema_to_table(schema)
     edited = st.data_editor(
         table, key=f"{token}.editor", hide_index=True, num_rows="fixed", disabled=["variable"], width="stretch",
+        height=fmt.table_height(len(table)),
         column_config={
             "variable": st.column_config.TextColumn("Variable", help="The column's name in the table"),
-            "kind": st.column_config.SelectboxColumn("Kind", options=KINDS, required=True,
+            "kind": st.column_config.SelectboxColumn("Kind", options=KINDS, required=True, width="small",
                                                      help="numeric, binary (2 labels) or categorical"),
-            "static": st.column_config.CheckboxColumn("Static", help="Constant within a patient (e.g. Gender)"),
+            "static": st.column_config.CheckboxColumn("Static", width="small",
+                                                      help="Constant within a patient (e.g. Gender)"),
             "transform": st.column_config.SelectboxColumn(
-                "Transform", options=TRANSFORMS, required=True,
+                "Transform", options=TRANSFORMS, required=True, width="small",
                 help="Numeric only: boxcox (Health Gym's), minmax or log, before scaling to [0, 1]"),
-            "unit": st.column_config.TextColumn("Unit", help="Shown on axes only"),
+            "unit": st.column_config.TextColumn("Unit", width="small", help="Shown on axes only"),
             "categories": st.column_config.TextColumn(
                 "Categories", width="large",
                 help="Binary/categorical: the labels in order, separated by commas (empty = the table's labels)"),
@@ -203,14 +206,18 @@ with checks:
 
 # ---- summary
 st.header("Summary")
-counts, statistics = table_summary(dataset.token, schema_json, dataset.frame)
+counts, numeric, labelled = table_summary(dataset.token, schema_json, dataset.frame)
 for box, (label, value) in zip(st.columns(len(counts)), counts.items()):
     box.metric(label.capitalize(), f"{value:,.0f}" if label != "median steps" else f"{value:g}")
-st.dataframe(statistics, hide_index=True, width="stretch", column_config={
-    "missing": st.column_config.NumberColumn("Missing", format="percent"),
-    **{name: st.column_config.NumberColumn(name, format="%.4g")
-       for name in ("mean", "sd", "min", "q25", "median", "q75", "max")},
-})
+missing = st.column_config.NumberColumn("missing", format="percent", help="Share of rows with no value")
+if len(numeric):
+    st.dataframe(numeric, hide_index=True, width="stretch", height=fmt.table_height(len(numeric)), column_config={
+        "missing": missing, **{name: st.column_config.NumberColumn(name, format="%.4g")
+                               for name in ("mean", "sd", "min", "q25", "median", "q75", "max")}})
+if len(labelled):
+    st.dataframe(labelled, hide_index=True, width="stretch", height=fmt.table_height(len(labelled)),
+                 column_config={"missing": missing,
+                                "shares": st.column_config.TextColumn("shares of rows", width="large")})
 
 # ---- trajectories
 st.header("Patient trajectories")

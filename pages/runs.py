@@ -8,7 +8,6 @@ import streamlit as st
 from hgym_core.checkpoint import RunFolder, delete_run, list_runs
 from hgym_core.errors import HGymError
 from hgym_core.plots import loss_figure
-from pages import _format as fmt
 from pages import _state as state
 
 CONFIRM = "runs_confirm_delete"   # the run whose deletion waits for a "yes"
@@ -59,7 +58,7 @@ if not runs:
 else:
     infos = {run.name: _info(run) for run in runs}
     table = pd.DataFrame([{
-        "run": run.name, "status": fmt.status(run.status), "epochs": f"{run.epochs_done}/{run.epochs_target}",
+        "run": run.name, "status": run.status, "epochs": f"{run.epochs_done}/{run.epochs_target}",
         "last W": run.w, "last Corr": run.corr, "created": run.created.replace("T", " ")[:19],
         "data": run.data, "schema": _schema_text(infos[run.name]), "device": run.device,
     } for run in runs])

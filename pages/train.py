@@ -17,6 +17,7 @@ from pages import _train_form as form
 from pages._live import draw_panel, live_panel
 
 MESSAGE = "train_message"
+PREFERRED_RESUME = "train_preferred_resume"   # the run just stopped: offered first once it has stopped
 
 
 def _default_run_name() -> str:
@@ -99,7 +100,8 @@ def _stop() -> str:
     if job is None:
         return "No job is training."
     job.stop()
-    return f"Stopping '{job.name}': it saves a checkpoint after the current step."
+    st.session_state[PREFERRED_RESUME] = job.name
+    return f"Stop requested for '{job.name}': it saves a checkpoint after the current step, then stops."
 
 
 # --------------------------------------------------------------------------- page
@@ -113,6 +115,8 @@ if "train.epochs" not in st.session_state:   # first visit: the preset that suit
     st.session_state["train.preset"] = "health-gym" if "cuda" in describe_device("auto").lower() else "quick"
     _apply_preset()
 st.session_state.setdefault("train.run_name", _default_run_name())
+if state.current_run() is None and registry.latest() is not None:   # a job started in another tab
+    state.set_current_run(registry.latest().name)
 
 st.markdown(f"Training on **{dataset.name}** ({dataset.n_patients:,} patients, {len(dataset.schema.variables)} "
             "variables). Change the data or its schema on the Data page.")
@@ -163,6 +167,8 @@ with controls:
     finished = [run.name for run in runs if run.status == "finished"]
     st.subheader("Resume or extend a run")
     if resumable:
+        if st.session_state.get(PREFERRED_RESUME) in resumable:
+            st.session_state["train.resume_run"] = st.session_state.pop(PREFERRED_RESUME)
         if st.session_state.get("train.resume_run") not in resumable:
             st.session_state["train.resume_run"] = resumable[0]
         st.selectbox("Stopped run", resumable, key="train.resume_run",
