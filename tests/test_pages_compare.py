@@ -2,8 +2,24 @@
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
+
+from hgym_core.io import table_bytes
+from hgym_core.synthesizer import Synthesizer
 from pages import _compare_work as comparison
-from tests._pages import copy_run, folders, open_app, texts, tiny_run  # noqa: F401 - fixtures
+from pages._state import accept_upload
+from tests._pages import TINY, copy_run, folders, open_app, texts, tiny_run  # noqa: F401 - fixtures
+
+
+def other_cohort(n_patients: int = 30, steps: int = 8) -> pd.DataFrame:
+    """A small non-HIV table: a numeric score, a static arm, a binary event and a dose level."""
+    rng = np.random.default_rng(1)
+    ids, visits = np.repeat(np.arange(n_patients), steps), np.tile(np.arange(steps), n_patients)
+    arm = np.repeat(rng.choice(["A", "B"], n_patients), steps)
+    return pd.DataFrame({"subject": ids, "visit": visits, "score": rng.gamma(2.0, 3.0, len(ids)).round(2),
+                         "arm": arm, "event": rng.integers(0, 2, len(ids)),
+                         "dose": rng.choice(["low", "mid", "high"], len(ids))})
 
 
 def test_compare_draws_every_panel_and_the_scores_once_per_setting(folders, tiny_run, monkeypatch):
@@ -35,3 +51,18 @@ def test_compare_draws_every_panel_and_the_scores_once_per_setting(folders, tiny
 def test_compare_without_runs_says_what_to_do(folders):
     at = open_app("compare")
     assert "No trained run yet" in texts(at.info)
+
+
+def test_compare_works_for_an_uploaded_schema(folders):
+    models, _ = folders
+    dataset = accept_upload(table_bytes(other_cohort(), "trial.csv"), "trial.csv")
+    Synthesizer(dataset.schema, TINY.replace(curriculum=(4, 8))).fit(
+        dataset.frame, models / "trial", data_source=dataset.source)
+    at = open_app("compare", dataset)
+    at.number_input(key="compare.patients").set_value(20)
+    at.toggle(key="compare.model_scores").set_value(False)
+    at.button(key="btn.compare").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert [h.value for h in at.subheader][:4] == ["score", "arm", "event", "dose"]
+    assert "arm is static" in texts(at.caption)   # one value per patient: no over-time figure
+    assert "Scores" in [h.value for h in at.header]
