@@ -52,6 +52,7 @@ def main() -> None:
         parts = ", ".join(f"{name} {seconds[name]:.1f}" for name in ("tables", *GROUPS) if name in seconds)
         verdict = "within" if wall <= TARGET_SECONDS else "OVER"
         print(f"run {repeat + 1}: {parts} | total {wall:.1f} s ({verdict} the {TARGET_SECONDS:.0f} s target)")
+    print(report.overview().to_string(index=False, float_format=lambda value: f"{value:.3f}"))
     print("notes:")
     for note in report.notes:
         print(f"  - {note}")

@@ -9,15 +9,18 @@ import torch
 from hgym_core.demo import simulate_hiv_cohort
 from hgym_core.evaluation import EvaluationSettings, evaluate
 from hgym_core.schema import Schema
+from tests._evaluation import one_torch_thread  # noqa: F401 (fixture)
 
-MODELS = EvaluationSettings(groups=("detection", "utility"), detection_repeats=2, detection_steps=8,
-                            utility_steps=8, row_detection_rows=2000)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+MODELS = EvaluationSettings(groups=("detection", "utility"), detection_repeats=2, detection_steps=4,
+                            utility_steps=4, row_detection_rows=1000)
 
 
 @pytest.fixture(scope="module")
 def small():
-    real = simulate_hiv_cohort(n_patients=60, seed=11)
-    return real, simulate_hiv_cohort(n_patients=60, seed=12), Schema.infer(real)
+    real = simulate_hiv_cohort(n_patients=40, seed=11)
+    return real, simulate_hiv_cohort(n_patients=40, seed=12), Schema.infer(real)
 
 
 def test_same_seed_same_report_without_touching_global_random_state(small):
@@ -36,10 +39,10 @@ def test_same_seed_same_report_without_touching_global_random_state(small):
 
 def test_utility_reference_is_a_real_trained_model_and_notes_say_how_much_was_used(small):
     real, synthetic, schema = small
-    report = evaluate(real, synthetic, schema, max_patients=40, settings=MODELS)
+    report = evaluate(real, synthetic, schema, max_patients=30, settings=MODELS)
     tstr = report.score("TSTR MAE", "VL")
     assert tstr.value > 0 and tstr.reference > 0          # reference exists without a holdout
     detection = report.score("discriminative score")
     assert detection.spread is not None and 0 <= detection.value <= 0.5
-    assert any("40 patients per table" in note for note in report.notes)
-    assert any("12 real patients" in note for note in report.notes)         # a fifth of 60 kept out
+    assert any("30 patients per table" in note for note in report.notes)
+    assert any("8 real patients" in note for note in report.notes)          # a fifth of 40 kept out

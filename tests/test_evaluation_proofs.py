@@ -13,9 +13,14 @@ import pytest
 from hgym_core.demo import simulate_hiv_cohort
 from hgym_core.evaluation import EvaluationSettings, evaluate
 from hgym_core.schema import Schema
+from tests._evaluation import one_torch_thread  # noqa: F401 (fixture)
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 STRUCTURE = EvaluationSettings(groups=("marginals", "relationships", "temporal"))
-QUICK_DETECTION = EvaluationSettings(groups=("detection",), detection_repeats=2, detection_steps=50)
+# One short repetition: enough to separate noise, cheap enough for CI (the default is 3 x up to 300).
+QUICK_DETECTION = EvaluationSettings(groups=("detection",), detection_repeats=1, detection_steps=50,
+                                     row_detection_rows=2000)
 NUMERIC = ("VL", "CD4", "Rel CD4")
 
 

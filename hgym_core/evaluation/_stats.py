@@ -54,32 +54,31 @@ def pearson_matrix(x: np.ndarray) -> np.ndarray:
     and a generator that collapses a column to one value is then scored on that, not skipped.
     """
     present = ~np.isnan(x)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        means = np.where(present, x, 0.0).sum(axis=0) / present.sum(axis=0)
-    # Centring first keeps the sums of squares small (VL reaches 1e5: squares would lose digits).
-    centred = np.where(present, x - np.nan_to_num(means), 0.0)
-    # Spread below rounding noise of the column's magnitude counts as none.
-    noise = 1e-9 * np.where(present, np.abs(x), 0.0).max(axis=0, initial=0.0)
-    if present.all():      # no missing values: one product instead of four
+    if present.all():          # no missing values (the usual case): one product
+        means = x.mean(axis=0)
+        centred = x - means    # centring first keeps the sums of squares small (VL reaches 1e5)
         cov = centred.T @ centred
         n = np.full_like(cov, len(x))
-        return _finish(cov, np.diag(cov)[:, None] * np.ones_like(cov), n, noise)
-    return _pearson_from_sums(centred, present.astype(float), noise)
+        return _finish(cov, np.diag(cov)[:, None] * np.ones_like(cov), n, means)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = np.nan_to_num(np.where(present, x, 0.0).sum(axis=0) / present.sum(axis=0))
+    return _pearson_from_sums(np.where(present, x - means, 0.0), present.astype(float), means)
 
 
-def _pearson_from_sums(x: np.ndarray, mask: np.ndarray, noise: np.ndarray) -> np.ndarray:
+def _pearson_from_sums(x: np.ndarray, mask: np.ndarray, means: np.ndarray) -> np.ndarray:
     n = mask.T @ mask
     sum_x = x.T @ mask                    # [i, j]: sum of column i over rows where j is present
     with np.errstate(invalid="ignore", divide="ignore"):
         cov = x.T @ x - sum_x * sum_x.T / n
         var = (x * x).T @ mask - sum_x ** 2 / n   # [i, j]: variance of column i over the pair's rows
-    return _finish(cov, var, n, noise)
+    return _finish(cov, var, n, means)
 
 
-def _finish(cov: np.ndarray, var: np.ndarray, n: np.ndarray, noise: np.ndarray) -> np.ndarray:
+def _finish(cov: np.ndarray, var: np.ndarray, n: np.ndarray, means: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         r = cov / np.sqrt(var * var.T)
-    flat = var <= n * noise[:, None] ** 2
+    # A spread within rounding noise of the column's size counts as none (a constant column).
+    flat = var <= n * (1e-9 * np.abs(means)[:, None]) ** 2
     r[~np.isfinite(r) | (n < 2) | flat | flat.T] = 0.0
     np.fill_diagonal(r, 1.0)
     return np.clip(r, -1.0, 1.0)

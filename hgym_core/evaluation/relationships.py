@@ -65,18 +65,21 @@ def correlation_columns(layout: Layout) -> CorrelationColumns:
     return CorrelationColumns(names, np.array(owner))
 
 
-def correlation_matrix(cohort: Cohort) -> np.ndarray:
+def correlation_matrix(cohort: Cohort, columns: CorrelationColumns) -> np.ndarray:
     rows = cohort.rows()
-    parts = []
+    x = np.empty((len(rows), len(columns.names)), order="F")    # filled column by column
     for v, column in enumerate(cohort.layout.columns):
+        at = np.flatnonzero(columns.owner == v)
+        block = slice(at[0], at[-1] + 1)             # a variable's columns are adjacent
         values = rows[:, v]
-        if column.numeric or len(column.labels) == 2:
-            parts.append(values[:, None])
+        if len(at) == 1:                             # numeric, or a two-label code 0/1
+            x[:, block] = values[:, None]
         else:
-            onehot = (values[:, None] == np.arange(len(column.labels))[None, :]).astype(float)
-            onehot[np.isnan(values)] = np.nan
-            parts.append(onehot)
-    return pearson_matrix(np.concatenate(parts, axis=1))
+            x[:, block] = values[:, None] == np.arange(len(at))
+            missing = np.isnan(values)
+            if missing.any():
+                x[missing, block] = np.nan
+    return pearson_matrix(x)
 
 
 def correlation_similarity(real: np.ndarray, other: np.ndarray, columns: CorrelationColumns,
@@ -107,27 +110,26 @@ class Levels:
             else:
                 self.sizes.append(len(column.labels) + 1)          # labels + missing
 
-    def of(self, cohort: Cohort) -> np.ndarray:
+    def of(self, cohort: Cohort) -> list[np.ndarray]:
+        """One contiguous int64 array of levels per variable (pairs are formed column by column)."""
         rows = cohort.rows()
-        levels = np.empty(rows.shape, dtype=np.int64)
+        levels = []
         for v in range(rows.shape[1]):
             values = rows[:, v]
-            missing = np.isnan(values)
             if v in self.edges:
                 coded = np.searchsorted(self.edges[v], values, side="right")
             else:
                 coded = np.nan_to_num(values, nan=0.0).astype(np.int64)
-            levels[:, v] = np.where(missing, self.sizes[v] - 1, coded)
+            levels.append(np.where(np.isnan(values), self.sizes[v] - 1, coded))
         return levels
 
 
-def joint_shares(levels: np.ndarray, sizes: list[int]) -> dict[tuple[int, int], np.ndarray]:
+def joint_shares(levels: list[np.ndarray], sizes: list[int]) -> dict[tuple[int, int], np.ndarray]:
     tables = {}
-    n_vars = levels.shape[1]
-    for i in range(n_vars):
-        for j in range(i + 1, n_vars):
-            counts = np.bincount(levels[:, i] * sizes[j] + levels[:, j], minlength=sizes[i] * sizes[j])
-            tables[i, j] = counts / max(len(levels), 1) if len(levels) else np.full(len(counts), np.nan)
+    for i in range(len(levels)):
+        for j in range(i + 1, len(levels)):
+            counts = np.bincount(levels[i] * sizes[j] + levels[j], minlength=sizes[i] * sizes[j])
+            tables[i, j] = counts / len(levels[i]) if len(levels[i]) else np.full(len(counts), np.nan)
     return tables
 
 
@@ -142,11 +144,11 @@ def measure(cohorts: Cohorts, settings: EvaluationSettings, rng: np.random.Gener
             max_patients: int | None = None) -> FamilyResult:
     columns = correlation_columns(cohorts.layout)
     levels = Levels(cohorts.real)
-    real_corr = correlation_matrix(cohorts.real)
+    real_corr = correlation_matrix(cohorts.real, columns)
     real_joint = joint_shares(levels.of(cohorts.real), levels.sizes)
 
     def against_real(cohort: Cohort) -> tuple[list[Measurement], np.ndarray]:
-        corr = correlation_matrix(cohort)
+        corr = correlation_matrix(cohort, columns)
         joint = joint_shares(levels.of(cohort), levels.sizes)
         out = [Measurement("correlation similarity", "", correlation_similarity(real_corr, corr, columns)),
                Measurement("contingency similarity", "", contingency_similarity(real_joint, joint))]

@@ -20,8 +20,8 @@ class EvaluationSettings:
     lags: tuple[int, ...] = (1, 3, 6)     # autocorrelation lags (METRICS.md)
     detection_repeats: int = 3            # GRU discriminator repetitions (mean and spread)
     # Most GRU updates per repetition; training stops earlier once the loss stops falling.
-    # TimeGAN's protocol allows 2,000; this many keeps the report near a minute on 2 CPU cores.
-    detection_steps: int = 300
+    # TimeGAN's protocol allows 2,000; 200 keeps the full report near a minute on 2 CPU cores.
+    detection_steps: int = 200
     row_detection_rows: int = 20_000      # patient-steps per table for the row-level classifier
     utility_target: str | None = None     # numeric variable TSTR predicts; None: the first numeric
     utility_steps: int = 200              # GRU updates per TSTR model
