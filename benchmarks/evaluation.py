@@ -14,6 +14,7 @@ say how much each model- or distance-based family subsampled.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -45,13 +46,14 @@ def main() -> None:
     print(f"evaluate: {args.patients:,} real vs {args.patients:,} synthetic patients x 60 months, "
           f"holdout {args.holdout:,}, max_patients {args.max_patients:,}, {describe_device('auto')}")
     for repeat in range(args.repeats):
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         report = evaluate(real, synthetic, schema, holdout=holdout, max_patients=args.max_patients)
-        wall = time.perf_counter() - started
+        wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
         seconds = report.meta["seconds"]
         parts = ", ".join(f"{name} {seconds[name]:.1f}" for name in ("tables", *GROUPS) if name in seconds)
         verdict = "within" if wall <= TARGET_SECONDS else "OVER"
-        print(f"run {repeat + 1}: {parts} | total {wall:.1f} s ({verdict} the {TARGET_SECONDS:.0f} s target)")
+        print(f"run {repeat + 1}: {parts} | total {wall:.1f} s ({verdict} the {TARGET_SECONDS:.0f} s target); "
+              f"CPU time {cpu:.1f} s (load average {os.getloadavg()[0]:.1f})")
     print(report.overview().to_string(index=False, float_format=lambda value: f"{value:.3f}"))
     print("notes:")
     for note in report.notes:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hgym_core.evaluation._stats import ks_complement, shares, sorted_finite, tv_complement
-from hgym_core.evaluation._tables import Cohort, Cohorts
+from hgym_core.evaluation._tables import Cohort, Cohorts, Layout
 from hgym_core.evaluation.report import FamilyResult, Measurement, ScoreSpec, pair_measurements
 from hgym_core.evaluation.settings import EvaluationSettings
 
@@ -54,11 +54,11 @@ def profile(cohort: Cohort) -> Profile:
     return Profile(sorted_values, category_shares, missing)
 
 
-def compare(real: Profile, other: Profile, cohort: Cohort) -> list[Measurement]:
-    """Measurements of ``other`` against ``real`` (``cohort`` only lends its layout)."""
+def compare(real: Profile, other: Profile, layout: Layout) -> list[Measurement]:
+    """Measurements of ``other`` against ``real``."""
     out = []
     shape_values = []
-    for v, column in enumerate(cohort.layout.columns):
+    for v, column in enumerate(layout.columns):
         if column.numeric:
             shape = ks_complement(real.sorted_values[v], other.sorted_values[v])
             out.append(Measurement("KS complement", column.name, shape))
@@ -72,16 +72,16 @@ def compare(real: Profile, other: Profile, cohort: Cohort) -> list[Measurement]:
         out.append(Measurement("missing-rate similarity", column.name,
                                float(1.0 - abs(real.missing[v] - other.missing[v]))))
         shape_values.append(shape)
-    out.append(Measurement("column shapes", "", float(np.nanmean(shape_values)) if np.isfinite(shape_values).any()
-                           else float("nan")))
+    finite = [value for value in shape_values if np.isfinite(value)]
+    out.append(Measurement("column shapes", "", float(np.mean(finite)) if finite else float("nan")))
     return out
 
 
 def measure(cohorts: Cohorts, settings: EvaluationSettings, rng: np.random.Generator,
             max_patients: int | None = None) -> FamilyResult:
     real = profile(cohorts.real)
-    synthetic = compare(real, profile(cohorts.synthetic), cohorts.real)
-    reference = None if cohorts.holdout is None else compare(real, profile(cohorts.holdout), cohorts.real)
+    synthetic = compare(real, profile(cohorts.synthetic), cohorts.layout)
+    reference = None if cohorts.holdout is None else compare(real, profile(cohorts.holdout), cohorts.layout)
     return FamilyResult(SPECS, pair_measurements(synthetic, reference))
 
 

@@ -118,7 +118,8 @@ def measure(cohorts: Cohorts, settings: EvaluationSettings, rng: np.random.Gener
     test_task = _Task(test, features, target)
     errors = []
     for train in (cohorts.synthetic, real_train):
-        model = train_predictor(_Task(train.sample(n_train, rng), features, target), settings.utility_steps, rng, device)
+        task = _Task(train.sample(n_train, rng), features, target)
+        model = train_predictor(task, settings.utility_steps, rng, device)
         errors.append(mean_absolute_error(model, test_task, features, target, device))
     name = cohorts.layout.columns[target].name
     notes = [f"Utility (TSTR): predicts '{name}' one step ahead; each model trained on {n_train:,} patients for "
