@@ -19,11 +19,11 @@ import pandas as pd
 import streamlit as st
 
 from hgym_core.checkpoint import CHECKPOINT_FILE, RunFolder, RunSummary, list_runs, sanitize_run_name
-from hgym_core.demo import HIV_CATEGORIES, HIV_UNITS, simulate_hiv_cohort
+from hgym_core.demo import HIV_CATEGORIES, HIV_STATIC, HIV_UNITS, simulate_hiv_cohort
 from hgym_core.errors import HGymError
 from hgym_core.io import read_table, write_table
 from hgym_core.jobs import JobRegistry
-from hgym_core.schema import Problem, Schema, check, validate
+from hgym_core.schema import Problem, Schema, Variable, check, validate
 from hgym_core.synthesizer import Synthesizer
 
 APP_DIR = Path(__file__).resolve().parent.parent
@@ -62,10 +62,21 @@ def _demo_table(n_patients: int, seed: int) -> tuple[pd.DataFrame, Schema]:
 
 
 def hiv_schema(inferred: Schema) -> Schema:
-    """The inferred schema with the published category order and the units of the HIV columns."""
-    variables = [replace(v, categories=list(HIV_CATEGORIES.get(v.name, v.categories or [])) or None,
-                         unit=HIV_UNITS.get(v.name, v.unit)) for v in inferred.variables]
-    return replace(inferred, variables=variables)
+    """The inferred schema with the published labels (all of them, in their order) and units.
+
+    A small cohort may lack a label (or show a time-varying column constant by chance), so the
+    HIV columns' kind, labels and staticness come from the published table, not the sample.
+    """
+    def published(variable: Variable) -> Variable:
+        if variable.name in HIV_UNITS:
+            return replace(variable, kind="numeric", categories=None, unit=HIV_UNITS[variable.name])
+        if variable.name in HIV_CATEGORIES:
+            labels = list(HIV_CATEGORIES[variable.name])
+            return replace(variable, kind="binary" if len(labels) == 2 else "categorical", categories=labels,
+                           static=variable.name in HIV_STATIC)
+        return variable
+
+    return replace(inferred, variables=[published(v) for v in inferred.variables])
 
 
 def demo_dataset(n_patients: int = DEMO_PATIENTS, seed: int = DEMO_SEED) -> Dataset:

