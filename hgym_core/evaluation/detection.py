@@ -137,8 +137,11 @@ class _PairResult:
 def detect(real: Cohort, other: Cohort, features: StepFeatures, settings: EvaluationSettings,
            max_patients: int | None, rng: np.random.Generator, device: torch.device) -> _PairResult:
     n = min(real.n_patients, other.n_patients, max_patients or real.n_patients)
-    runs = [discriminative_run(features.encode(real.sample(n, rng)), features.encode(other.sample(n, rng)),
-                               settings.detection_steps, rng, device) for _ in range(settings.detection_repeats)]
+    if n < 2:       # one patient per side leaves nothing to test on
+        runs = [(float("nan"), 0)]
+    else:
+        runs = [discriminative_run(features.encode(real.sample(n, rng)), features.encode(other.sample(n, rng)),
+                                   settings.detection_steps, rng, device) for _ in range(settings.detection_repeats)]
     n_rows = min(len(real.rows()), len(other.rows()), settings.row_detection_rows)
     real_rows, other_rows = (rows[rng.choice(len(rows), n_rows, replace=False)] for rows in (real.rows(), other.rows()))
     auc = logistic_auc(features.encode_rows(real_rows), features.encode_rows(other_rows), rng)
