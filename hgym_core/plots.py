@@ -482,7 +482,7 @@ def trajectories_figure(df: pd.DataFrame, schema, variable: str, n_patients: int
     figure = _figure()
     _add_trajectories(figure, df, schema, spec, ids, table, CATEGORY_COLOURS)
     _style_trajectory_axes(figure, schema, spec, [df], [table])
-    figure.update_layout(title=f"{_title(spec)}: {len(ids)} example patients ({table})")
+    figure.update_layout(title=f"{_title(spec)}: {_patients(len(ids))} ({table})")
     return figure
 
 
@@ -497,7 +497,7 @@ def trajectories_comparison_figure(real: pd.DataFrame, synthetic: pd.DataFrame, 
         ids = _sample_patients(df, schema, n_patients, seed, table)
         _add_trajectories(figure, df, schema, spec, ids, table, [colour], row=1, col=col)
     _style_trajectory_axes(figure, schema, spec, [real, synthetic], ["real", "synthetic"])
-    figure.update_layout(title=f"{_title(spec)}: {n_patients} example patients each", showlegend=False)
+    figure.update_layout(title=f"{_title(spec)}: {_patients(n_patients)} each", showlegend=False)
     return figure
 
 
@@ -643,3 +643,7 @@ def _mark_length_changes(figure, changes: pd.DataFrame, row: int) -> None:
                              line=dict(color="#999999", width=1, dash="dot"))
         figure.add_annotation(x=step, y=length, text=f"L={length:g}", showarrow=False, xanchor="left",
                               yanchor="bottom", font=dict(size=10, color="#555555"), row=row, col=1)
+
+
+def _patients(count: int) -> str:
+    return f"{count} example patient{'' if count == 1 else 's'}"
