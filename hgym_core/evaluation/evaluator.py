@@ -9,6 +9,12 @@ what a perfect generator could at best reach. Privacy's distance scores need the
 
 Reproducible: each family draws from its own NumPy/torch generators seeded from ``seed`` (and
 its position in GROUPS), so the same call gives the same report and no global RNG is touched.
+
+Speed: the GRUs of detection and utility run many tiny operations per time step and use
+torch's process-wide thread setting, which this function leaves alone. On a CPU that other work
+keeps busy (a training job, other processes), two contending threads spin and run these models
+several times slower than one: call ``hgym_core.device.apply_cpu_threads(1)`` first there
+(measured in benchmarks/evaluation.py).
 """
 
 from __future__ import annotations
