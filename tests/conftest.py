@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import torch
 
 
 @pytest.fixture(scope="session")
@@ -11,3 +12,13 @@ def hiv_cohort():
     from hgym_core.demo import simulate_hiv_cohort
 
     return simulate_hiv_cohort(n_patients=200, seed=7)
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """One torch thread for modules that train tiny models: they run as fast and far steadier on a
+    shared 2-core machine (two threads contending with other processes spin on every tiny op)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -9,7 +9,6 @@ import torch
 from hgym_core.demo import simulate_hiv_cohort
 from hgym_core.evaluation import EvaluationSettings, evaluate
 from hgym_core.schema import Schema
-from tests._evaluation import one_torch_thread  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

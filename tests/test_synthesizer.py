@@ -15,12 +15,7 @@ from hgym_core.synthesizer import Synthesizer
 TINY = TrainConfig(epochs=1, batch_size=8, hidden_dim=16, latent_dim=16, curriculum=(4, 8), seed=5)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

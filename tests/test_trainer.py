@@ -27,13 +27,7 @@ from hgym_core.trainer import Trainer, TrainingDiverged
 TINY = TrainConfig(epochs=2, batch_size=8, hidden_dim=16, latent_dim=16, curriculum=(4, 8), seed=3)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One torch thread: tiny models run faster and timing-independent on a shared 2-core machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
