@@ -15,7 +15,7 @@ import os
 import shutil
 import threading
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 import numpy as np
 import pandas as pd
@@ -126,11 +126,13 @@ class Synthesizer:
 
     # --- sampling ------------------------------------------------------------------------------
     def sample(self, n_patients: int, seed: int = 0, length: int | None = None,
-               batch_size: int = 2048) -> pd.DataFrame:
+               batch_size: int = 2048, progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
         """``n_patients`` synthetic patients in the training table's columns and dtypes, ids 0..n-1.
 
         Generated and decoded ``batch_size`` patients at a time, so memory holds one batch of
-        tensors plus the growing table. The same seed gives the same patients.
+        tensors plus the growing table. The same seed gives the same patients. ``progress``, when
+        given, is called after each batch with (patients done, ``n_patients``); it runs in the
+        calling thread and does not change the patients.
         """
         if self.generator is None or self.encoder is None:
             raise HGymError("The synthesizer has not been trained: call fit(df) or Synthesizer.load(folder) first.")
@@ -151,6 +153,8 @@ class Synthesizer:
                 ids = pd.factorize(frame[id_column])[0] + first
                 frame[id_column] = pd.Series(ids, index=frame.index).astype(frame[id_column].dtype)
                 frames.append(frame)
+                if progress is not None:
+                    progress(first + count, n_patients)
         return pd.concat(frames, ignore_index=True)
 
     # --- persistence ---------------------------------------------------------------------------

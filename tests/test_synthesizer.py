@@ -56,6 +56,13 @@ def test_the_same_seed_gives_the_same_patients(fitted_run):
     assert fitted_run.sample(2, seed=3, length=10).groupby("PatientID").size().eq(10).all()
 
 
+def test_progress_counts_patients_per_batch_and_leaves_the_patients_alone(fitted_run):
+    calls = []
+    reported = fitted_run.sample(7, seed=2, batch_size=3, progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(3, 7), (6, 7), (7, 7)]
+    pd.testing.assert_frame_equal(reported, fitted_run.sample(7, seed=2, batch_size=3))
+
+
 def test_a_loaded_run_samples_what_the_trained_one_did(fitted_run):
     loaded = Synthesizer.load(fitted_run.run.path)
     assert loaded.status == "finished"
