@@ -13,6 +13,7 @@ import shutil
 import sys
 import time
 import typing
+from functools import partial
 from pathlib import Path
 
 from hgym_core.config import PRESETS, TrainConfig, check_resume_changes, preset
@@ -121,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
     # torch and friends load here, not at import: `python -m hgym_core --help` stays quick.
     from hgym_core.checkpoint import RunFolder
     from hgym_core.schema import Schema
-    from hgym_core.synthesizer import Synthesizer
+    from hgym_core.tasks import fit_run, resume_run
 
     changes = _overrides(args)
     if args.demo_patients < 2:
@@ -137,19 +138,16 @@ def run(args: argparse.Namespace) -> int:
         if done >= target:
             raise HGymError(f"Run '{folder.name}' has already trained {done} epoch(s); add --epochs N with N above "
                             f"{done} (the new total) to extend it.")
-        synthesizer = Synthesizer.load(folder.path, device=changes.get("device"))
-        synthesizer.config = synthesizer.config.replace(**{k: v for k, v in changes.items() if k != "epochs"})
         df, _ = _load_data(args, (info.get("data") or {}).get("source"))
-        epochs = changes.get("epochs")
-        train = lambda **hooks: synthesizer.resume(df, epochs=epochs, **hooks).status  # noqa: E731
+        settings = {name: value for name, value in changes.items() if name != "epochs"}
+        train = partial(resume_run, folder.path, df, changes.get("epochs"), settings)
     else:
         config = preset(args.preset or "health-gym").replace(**changes)
         if RunFolder(args.out).exists():
             raise HGymError(f"'{args.out}' already holds a run; pick another --out, or add --resume to continue it.")
         df, source = _load_data(args)
         schema = Schema.load(args.schema) if args.schema else Schema.infer(df)
-        synthesizer = Synthesizer(schema, config)
-        train = lambda **hooks: synthesizer.fit(df, args.out, data_source=source, **hooks).status  # noqa: E731
+        train = partial(fit_run, schema, config.validate(), df, args.out, source)
     job = TrainingJob(Path(args.out).name, train).start()
     _follow(job, args.progress_every)
     return _report(job, args.out)
