@@ -33,8 +33,8 @@ def resolve_device(name: str = "auto") -> torch.device:
 def apply_cpu_threads(threads: int | None) -> None:
     """Use ``threads`` CPU threads for torch's maths (None leaves torch's default).
 
-    Process-wide, like torch itself: the dashboard passes fewer threads than cores so its UI
-    thread stays responsive while a job trains.
+    Process-wide, like torch itself. The dashboard trains in a child process, so the setting
+    stays there; it passes one thread fewer than the cores to leave one to the server.
     """
     if threads is not None and threads != torch.get_num_threads():
         torch.set_num_threads(int(threads))

@@ -5,10 +5,11 @@ Streamlit fragment polling every second, the command line's progress line) call
 ``snapshot()`` and get copies they can use without locking.
 
 A job runs any function called as ``train(callbacks=[...], stop_event=Event, log=callable)``
-that returns the final status ("finished" or "stopped") — ``Synthesizer.fit`` and
-``Synthesizer.resume`` have that shape::
+that returns the final status ("finished" or "stopped") — ``hgym_core.tasks`` has the two
+real ones. The thread only relays when the function runs elsewhere: the dashboard wraps its
+task with ``training_process.in_subprocess`` so training never holds the server's GIL::
 
-    registry.start("hiv-1", lambda **hooks: synthesizer.fit(df, "models/hiv-1", **hooks).status)
+    registry.start("hiv-1", in_subprocess(partial(fit_run, schema, config, df, "models/hiv-1")))
 """
 
 from __future__ import annotations

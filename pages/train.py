@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 
 import streamlit as st
 
@@ -11,7 +12,8 @@ from hgym_core.config import PRESETS
 from hgym_core.device import describe_device
 from hgym_core.errors import HGymError
 from hgym_core.events import METRIC_COLUMNS
-from hgym_core.synthesizer import Synthesizer
+from hgym_core.tasks import fit_run, resume_run
+from hgym_core.training_process import in_subprocess
 from pages import _state as state
 from pages import _train_form as form
 from pages._live import draw_panel, live_panel
@@ -57,8 +59,7 @@ def _start() -> str:
     if folder.exists():
         raise HGymError(f"A run named '{name}' already exists; choose another name, or resume or extend it below.")
     schema, frame, source = dataset.schema, dataset.frame, dataset.source
-    state.job_registry().start(name, lambda **hooks: Synthesizer(schema, config).fit(
-        frame, folder.path, data_source=source, **hooks).status)
+    state.job_registry().start(name, in_subprocess(partial(fit_run, schema, config, frame, folder.path, source)))
     state.set_current_run(name)
     st.session_state["train.run_name"] = _default_run_name()
     return f"Started '{name}'. It keeps training if you close this tab; come back here to watch it."
@@ -70,8 +71,7 @@ def _continue(name: str, epochs: int | None) -> str:
     info = folder.read_info()
     frame = state.table_for_run(info)
     history = _history_until_checkpoint(folder, info.get("checkpoint_step") or 0)
-    state.job_registry().start(name, lambda **hooks: Synthesizer.load(folder.path).resume(
-        frame, epochs=epochs, **hooks).status, history=history)
+    state.job_registry().start(name, in_subprocess(partial(resume_run, folder.path, frame, epochs)), history=history)
     state.set_current_run(name)
     return f"{'Extending' if epochs else 'Resuming'} '{name}' from its last checkpoint."
 
