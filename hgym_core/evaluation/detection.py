@@ -24,6 +24,7 @@ from hgym_core.device import resolve_device
 from hgym_core.evaluation._features import StepFeatures, seeded_model, torch_generator
 from hgym_core.evaluation._stats import roc_auc
 from hgym_core.evaluation._tables import Cohort, Cohorts
+from hgym_core.evaluation.progress import Progress, Steps, no_progress
 from hgym_core.evaluation.report import FamilyResult, Measurement, ScoreSpec, pair_measurements
 from hgym_core.evaluation.settings import EvaluationSettings
 
@@ -135,13 +136,17 @@ class _PairResult:
 
 
 def detect(real: Cohort, other: Cohort, features: StepFeatures, settings: EvaluationSettings,
-           max_patients: int | None, rng: np.random.Generator, device: torch.device) -> _PairResult:
+           max_patients: int | None, rng: np.random.Generator, device: torch.device, steps: Steps,
+           label: str) -> _PairResult:
+    """Detection of ``other`` (called ``label`` in progress) against ``real``: settings.detection_repeats + 1 steps."""
     n = min(real.n_patients, other.n_patients, max_patients or real.n_patients)
-    if n < 2:       # one patient per side leaves nothing to test on
-        runs = [(float("nan"), 0)]
-    else:
-        runs = [discriminative_run(features.encode(real.sample(n, rng)), features.encode(other.sample(n, rng)),
-                                   settings.detection_steps, rng, device) for _ in range(settings.detection_repeats)]
+    runs = []
+    for repeat in range(settings.detection_repeats if n >= 2 else 0):   # one patient per side: nothing to test on
+        steps.next(f"sequence classifier {repeat + 1} of {settings.detection_repeats} ({label})")
+        runs.append(discriminative_run(features.encode(real.sample(n, rng)), features.encode(other.sample(n, rng)),
+                                       settings.detection_steps, rng, device))
+    runs = runs or [(float("nan"), 0)]
+    steps.next(f"row classifier ({label})")
     n_rows = min(len(real.rows()), len(other.rows()), settings.row_detection_rows)
     real_rows, other_rows = (rows[rng.choice(len(rows), n_rows, replace=False)] for rows in (real.rows(), other.rows()))
     auc = logistic_auc(features.encode_rows(real_rows), features.encode_rows(other_rows), rng)
@@ -149,10 +154,12 @@ def detect(real: Cohort, other: Cohort, features: StepFeatures, settings: Evalua
 
 
 def measure(cohorts: Cohorts, settings: EvaluationSettings, rng: np.random.Generator,
-            max_patients: int | None = None) -> FamilyResult:
+            max_patients: int | None = None, progress: Progress = no_progress) -> FamilyResult:
     device = resolve_device("auto")
     features = StepFeatures(cohorts.real)
-    synthetic = detect(cohorts.real, cohorts.synthetic, features, settings, max_patients, rng, device)
+    steps = Steps(progress, (settings.detection_repeats + 1) * (1 if cohorts.holdout is None else 2))
+    synthetic = detect(cohorts.real, cohorts.synthetic, features, settings, max_patients, rng, device, steps,
+                       "synthetic")
     notes = [f"Detection (GRU): {synthetic.n_patients:,} patients per table (of {cohorts.real.n_patients:,} real and "
              f"{cohorts.synthetic.n_patients:,} synthetic), {settings.detection_repeats} repetition(s) of "
              f"{', '.join(map(str, synthetic.updates))} update(s) (at most {settings.detection_steps}; TimeGAN uses "
@@ -160,7 +167,8 @@ def measure(cohorts: Cohorts, settings: EvaluationSettings, rng: np.random.Gener
              f"Detection (rows): {synthetic.n_rows:,} patient-steps per table."]
     reference = None
     if cohorts.holdout is not None:
-        held = detect(cohorts.real, cohorts.holdout, features, settings, max_patients, rng, device)
+        held = detect(cohorts.real, cohorts.holdout, features, settings, max_patients, rng, device, steps,
+                      "holdout")
         reference = held.measurements()
         notes.append(f"Detection reference (training vs holdout): {held.n_patients:,} patients per table, updates "
                      f"{', '.join(map(str, held.updates))}.")

@@ -12,6 +12,7 @@ import numpy as np
 
 from hgym_core.evaluation._stats import ks_complement, shares, sorted_finite, tv_complement
 from hgym_core.evaluation._tables import Cohort, Cohorts, Layout
+from hgym_core.evaluation.progress import Progress, no_progress
 from hgym_core.evaluation.report import FamilyResult, Measurement, ScoreSpec, pair_measurements
 from hgym_core.evaluation.settings import EvaluationSettings
 
@@ -78,7 +79,7 @@ def compare(real: Profile, other: Profile, layout: Layout) -> list[Measurement]:
 
 
 def measure(cohorts: Cohorts, settings: EvaluationSettings, rng: np.random.Generator,
-            max_patients: int | None = None) -> FamilyResult:
+            max_patients: int | None = None, progress: Progress = no_progress) -> FamilyResult:
     real = profile(cohorts.real)
     synthetic = compare(real, profile(cohorts.synthetic), cohorts.layout)
     reference = None if cohorts.holdout is None else compare(real, profile(cohorts.holdout), cohorts.layout)

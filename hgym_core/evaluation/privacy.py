@@ -29,6 +29,7 @@ import torch
 from hgym_core.device import resolve_device
 from hgym_core.evaluation._stats import roc_auc
 from hgym_core.evaluation._tables import Cohort, Cohorts
+from hgym_core.evaluation.progress import Progress, Steps, no_progress
 from hgym_core.evaluation.report import FamilyResult, Measurement, ScoreSpec
 from hgym_core.evaluation.settings import EvaluationSettings
 
@@ -111,7 +112,9 @@ def copy_share(candidates: Cohort, training: set[bytes]) -> float:
 
 
 def measure(cohorts: Cohorts, settings: EvaluationSettings, rng: np.random.Generator,
-            max_patients: int | None = None) -> FamilyResult:
+            max_patients: int | None = None, progress: Progress = no_progress) -> FamilyResult:
+    steps = Steps(progress, 1 if cohorts.holdout is None else 3)
+    steps.next("exact copies")
     training = set(patient_fingerprints(cohorts.real))
     copies = copy_share(cohorts.synthetic, training)
     if cohorts.holdout is None:
@@ -123,7 +126,9 @@ def measure(cohorts: Cohorts, settings: EvaluationSettings, rng: np.random.Gener
     synthetic = cohorts.synthetic.sample(max_patients, rng)
     members, outsiders = cohorts.real.sample(m, rng), cohorts.holdout.sample(m, rng)
     space = DistanceSpace(cohorts.real, resolve_device("auto"))
+    steps.next("distances to training patients")
     to_members = space.distances(synthetic, members)
+    steps.next("distances to holdout patients")
     to_outsiders = space.distances(synthetic, outsiders)
     dcr_train, dcr_holdout = to_members.min(axis=1), to_outsiders.min(axis=1)
     share = float(np.mean((dcr_train < dcr_holdout) + 0.5 * (dcr_train == dcr_holdout)))

@@ -23,6 +23,7 @@ import numpy as np
 
 from hgym_core.evaluation._stats import pearson_matrix, tv_complement
 from hgym_core.evaluation._tables import Cohort, Cohorts, Layout
+from hgym_core.evaluation.progress import Progress, no_progress
 from hgym_core.evaluation.report import FamilyResult, Measurement, ScoreSpec, pair_measurements
 from hgym_core.evaluation.settings import EvaluationSettings
 
@@ -141,7 +142,7 @@ def contingency_similarity(real: dict, other: dict, variable: int | None = None)
 
 
 def measure(cohorts: Cohorts, settings: EvaluationSettings, rng: np.random.Generator,
-            max_patients: int | None = None) -> FamilyResult:
+            max_patients: int | None = None, progress: Progress = no_progress) -> FamilyResult:
     columns = correlation_columns(cohorts.layout)
     levels = Levels(cohorts.real)
     real_corr = correlation_matrix(cohorts.real, columns)

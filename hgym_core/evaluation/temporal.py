@@ -25,6 +25,7 @@ import numpy as np
 
 from hgym_core.evaluation._stats import fisher_mean, ks_complement, sorted_finite
 from hgym_core.evaluation._tables import Cohort, Cohorts
+from hgym_core.evaluation.progress import Progress, no_progress
 from hgym_core.evaluation.report import FamilyResult, Measurement, ScoreSpec, pair_measurements
 from hgym_core.evaluation.settings import EvaluationSettings
 
@@ -152,7 +153,7 @@ class _Profile:
 
 
 def measure(cohorts: Cohorts, settings: EvaluationSettings, rng: np.random.Generator,
-            max_patients: int | None = None) -> FamilyResult:
+            max_patients: int | None = None, progress: Progress = no_progress) -> FamilyResult:
     columns = cohorts.layout.columns
     numeric = [v for v, c in enumerate(columns) if c.numeric and not c.static]
     labels = [v for v, c in enumerate(columns) if not c.numeric and not c.static]

@@ -19,6 +19,7 @@ from hgym_core.device import resolve_device
 from hgym_core.errors import HGymError
 from hgym_core.evaluation._features import StepFeatures, seeded_model, torch_generator
 from hgym_core.evaluation._tables import Cohort, Cohorts
+from hgym_core.evaluation.progress import Progress, Steps, no_progress
 from hgym_core.evaluation.report import FamilyResult, Measurement, ScoreSpec
 from hgym_core.evaluation.settings import EvaluationSettings
 
@@ -96,7 +97,7 @@ def mean_absolute_error(model: NextStepPredictor, task: _Task, features: StepFea
 
 
 def measure(cohorts: Cohorts, settings: EvaluationSettings, rng: np.random.Generator,
-            max_patients: int | None = None) -> FamilyResult:
+            max_patients: int | None = None, progress: Progress = no_progress) -> FamilyResult:
     target = target_index(cohorts, settings)
     if target is None:
         return FamilyResult(SPECS, notes=["Utility (TSTR) not scored: the schema has no time-varying numeric variable "
@@ -116,8 +117,9 @@ def measure(cohorts: Cohorts, settings: EvaluationSettings, rng: np.random.Gener
     device = resolve_device("auto")
     features = StepFeatures(cohorts.real)
     test_task = _Task(test, features, target)
-    errors = []
-    for train in (cohorts.synthetic, real_train):
+    errors, steps = [], Steps(progress, 2)
+    for label, train in (("synthetic", cohorts.synthetic), ("real", real_train)):
+        steps.next(f"next-step predictor trained on {label} patients")
         task = _Task(train.sample(n_train, rng), features, target)
         model = train_predictor(task, settings.utility_steps, rng, device)
         errors.append(mean_absolute_error(model, test_task, features, target, device))
