@@ -5,7 +5,8 @@ next to every run. Loading checks every field and names the one that is wrong, s
 file either loads or says exactly what to change.
 
 Kinds: bool or two labels -> binary; text or at most ``MAX_INTEGER_LEVELS`` integer levels ->
-categorical; other numbers, and numbers with empty cells, -> numeric. Static: the value never
+categorical; other numbers, numbers with empty cells, and text that is nearly all numbers (a
+measurement with a stray typo, which validation then points at) -> numeric. Static: the value never
 changes within a patient. Category order: ``infer`` lists labels sorted (numbers numerically, text alphabetically,
 False before True), so the same table always gives the same one-hot layout.
 """
@@ -37,6 +38,13 @@ TIME_MODES: tuple[str, ...] = get_args(TimeMode)
 # Integer columns with at most this many distinct values are read as category codes (e.g. a
 # 1-5 severity grade); more levels look like a measurement.
 MAX_INTEGER_LEVELS = 10
+
+# A text column is read as a measurement with stray typos ("abc", "12,5" in a CD4 column) when at
+# least this share of its filled cells parse as numbers and they hold more than
+# MAX_INTEGER_LEVELS distinct numbers. Calling it numeric lets validation name the few bad cells
+# instead of offering hundreds of labels; requiring many distinct numbers keeps label columns
+# such as "1", "2", "A" (or few integer codes with a typo) categorical, as for clean integer codes.
+NUMERIC_TEXT_SHARE = 0.95
 
 # Names are compared after lower-casing and dropping spaces, underscores and dashes.
 ID_NAMES = ("patientid", "patient", "id", "subject", "subjectid", "subjid", "pid", "personid",
@@ -245,13 +253,16 @@ def _find_time_column(df: pd.DataFrame, id_column: str) -> str:
 
 def _infer_variable(name: str, values: pd.Series, first: np.ndarray) -> Variable:
     """Kind by the values: bool or two labels -> binary; text or few integer levels -> categorical;
-    other numbers -> numeric. Numbers with empty cells stay numeric, the one kind that can learn
-    where values are missing (a label column with empty cells is flagged by validation instead)."""
+    other numbers, and text that is nearly all numbers, -> numeric. Numbers with empty cells stay
+    numeric, the one kind that can learn where values are missing (a label column with empty
+    cells is flagged by validation instead)."""
     static = _constant_within_patients(values, first)
     if pd.api.types.is_bool_dtype(values):
         return Variable(name, "binary", [False, True], static=static)
-    labels = pd.unique(values.dropna())
     is_number = pd.api.types.is_numeric_dtype(values)
+    if not is_number and _numbers_with_stray_text(values):
+        return Variable(name, "numeric", static=static)
+    labels = pd.unique(values.dropna())
     if is_number and values.isna().any():
         return Variable(name, "numeric", static=static)
     if len(labels) == 2:
@@ -259,6 +270,19 @@ def _infer_variable(name: str, values: pd.Series, first: np.ndarray) -> Variable
     if not is_number or (len(labels) <= MAX_INTEGER_LEVELS and np.all(np.mod(labels.astype(float), 1) == 0)):
         return Variable(name, "categorical", _sorted_labels(labels), static=static)
     return Variable(name, "numeric", static=static)
+
+
+def _numbers_with_stray_text(values: pd.Series) -> bool:
+    """True for a text column that is a measurement with a few typos (see NUMERIC_TEXT_SHARE).
+
+    Parses each distinct value once, weighted by its count: parsing every cell of a 500k-row
+    label column costs far more. Parses as validation does, so the cells it flags are the rest.
+    """
+    counts = values.value_counts()   # distinct filled values -> cells
+    numbers = pd.to_numeric(counts.index.to_series(), errors="coerce")
+    parsed = numbers.notna().to_numpy()
+    return (counts.to_numpy()[parsed].sum() >= NUMERIC_TEXT_SHARE * counts.sum()
+            and numbers.nunique() > MAX_INTEGER_LEVELS)
 
 
 def _sorted_labels(labels: np.ndarray) -> list:

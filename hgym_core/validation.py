@@ -178,10 +178,7 @@ class _Inspection:
             numbers = pd.to_numeric(column, errors="coerce")
             text = numbers.isna() & column.notna()
             if text.any():
-                rows = self._rows_of(text)
-                self._add(name, rows, f"Column '{name}' is numeric in the schema but holds text such as "
-                          f"{column[text].iloc[0]!r} (rows {_listed(rows)}). Fix: correct or empty those cells, "
-                          "or change the variable's kind to categorical.")
+                self._text_in_numbers(name, column, text)
                 return
             self.table = self.table.assign(**{name: numbers})
         values = self.table[name].to_numpy(dtype=np.float64, na_value=np.nan)
@@ -201,6 +198,17 @@ class _Inspection:
                       f"{variable.transform} transform; they will be shifted by {_plain(-observed.min())} before it. "
                       f"Fix: nothing needed, or set '{name}' transform to 'minmax' if the shift is unwanted.",
                       "warning")
+
+    def _text_in_numbers(self, name: str, column: pd.Series, text: pd.Series) -> None:
+        rows = self._rows_of(text)
+        strays = pd.unique(column[text])
+        shown = ", ".join(repr(value) for value in strays[:EXAMPLE_ROWS])
+        shown += ", …" if len(strays) > EXAMPLE_ROWS else ""
+        fix = (f"replace {shown} with a number or leave it empty" if len(strays) == 1
+               else f"replace {shown} with numbers or leave those cells empty")
+        self._add(name, rows, f"Column '{name}' is numeric in the schema but holds text in {int(text.sum())} "
+                  f"row(s): {shown} (rows {_listed(rows)}). Fix: {fix}, or change the variable's kind to "
+                  f"categorical if '{name}' holds labels.")
 
     def _labels(self, variable, column: pd.Series) -> None:
         name = variable.name

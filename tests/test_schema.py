@@ -175,3 +175,30 @@ def test_infer_keeps_numbers_with_empty_cells_numeric_so_missingness_is_learned(
     schema = Schema.infer(df)
     assert [(v.name, v.kind) for v in schema.variables] == [("flag", "numeric"), ("grade", "numeric"),
                                                              ("note", "categorical")]
+
+
+def cohort_with(column: list) -> pd.DataFrame:
+    """Four patients, five steps each, and ``column`` (20 cells) as the variable 'x'."""
+    return pd.DataFrame({"id": np.repeat([1, 2, 3, 4], 5), "time": np.tile(np.arange(5), 4), "x": column})
+
+
+@pytest.mark.parametrize("stray", ["abc", " 12,5", "n/a"])
+def test_infer_reads_numbers_with_a_stray_text_value_as_numeric(stray):
+    cells = [f"{v:.1f}" for v in np.linspace(100, 900, 20)]   # numbers read as text from a file
+    cells[7] = stray
+    assert Schema.infer(cohort_with(cells)).variable("x").kind == "numeric"
+
+
+@pytest.mark.parametrize("cells, labels", [
+    (["1", "2", "A", "2"] * 5, ["1", "2", "A"]),                                      # labels that look like numbers
+    ([str(1 + i % 5) for i in range(19)] + ["x"], ["1", "2", "3", "4", "5", "x"]),  # few integer codes and a typo
+])
+def test_infer_keeps_labels_and_few_codes_with_text_categorical(cells, labels):
+    variable = Schema.infer(cohort_with(cells)).variable("x")
+    assert (variable.kind, variable.categories) == ("categorical", labels)
+
+
+def test_infer_keeps_a_column_with_much_text_categorical():
+    cells = [f"{v:.1f}" for v in np.linspace(100, 900, 20)]
+    cells[:2] = ["unknown", "unknown"]   # 10% text: a label column, not a typo
+    assert Schema.infer(cohort_with(cells)).variable("x").kind == "categorical"

@@ -69,8 +69,24 @@ def test_text_in_a_numeric_column():
     df["CD4"] = df["CD4"].astype(str)
     df.loc[4, "CD4"] = "n/a"
     problem = only(validate(df, SCHEMA), "CD4")
-    assert problem.rows == [4] and "'n/a'" in problem.message
+    assert problem.rows == [4] and "'n/a'" in problem.message and "rows 4" in problem.message
+    assert_names_column_and_fix(problem, "CD4", "replace 'n/a' with a number or leave it empty")
     assert_names_column_and_fix(problem, "CD4", "change the variable's kind to categorical")
+
+
+def test_stray_text_in_an_inferred_measurement_is_listed_with_every_value_and_row():
+    df = table(n_patients=20)
+    df["CD4"] = df["CD4"].round(1).astype(str)
+    df.loc[[3, 11], "CD4"] = ["abc", " 12,5"]
+    schema = Schema.infer(df)   # 58 of 60 cells are numbers: numeric, so the 2 stray cells are reported
+    assert schema.variable("CD4").kind == "numeric"
+    problem = only(validate(df, schema), "CD4")
+    assert problem.rows == [3, 11] and "2 row(s)" in problem.message and "rows 3, 11" in problem.message
+    assert_names_column_and_fix(problem, "CD4", "replace 'abc', ' 12,5' with numbers or leave those cells empty")
+    with pytest.raises(HGymError, match="'CD4'"):
+        check(df, schema)
+    df.loc[[3, 11], "CD4"] = [None, "12.5"]   # the fix the message gives
+    assert check(df, schema)["CD4"].dtype == np.float64
 
 
 def test_numbers_stored_as_text_are_converted():
