@@ -1,22 +1,22 @@
 """The schema as an editable table (one row per variable) and back.
 
 Category labels are edited as comma-separated text; reading them back matches each label to
-the table's own values, so 0/1 flags stay numbers and False/True stay booleans.
+the table's own values, so 0/1 flags stay numbers and False/True stay booleans. The transform
+applies to numeric variables only, so other rows show it blank.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pandas as pd
 
-from hgym_core.schema import Schema, Variable
+from hgym_core.schema import Schema
 
 COLUMNS = ["variable", "kind", "static", "transform", "unit", "categories"]
 
 
 def schema_to_table(schema: Schema) -> pd.DataFrame:
-    rows = [{"variable": v.name, "kind": v.kind, "static": v.static, "transform": v.transform, "unit": v.unit,
+    rows = [{"variable": v.name, "kind": v.kind, "static": v.static,
+             "transform": v.transform if v.kind == "numeric" else None, "unit": v.unit,
              "categories": ", ".join(str(c) for c in v.categories or [])} for v in schema.variables]
     return pd.DataFrame(rows, columns=COLUMNS)
 
@@ -25,15 +25,29 @@ def table_to_schema(table: pd.DataFrame, schema: Schema, frame: pd.DataFrame) ->
     """The schema with each variable's row of the edited table applied (names never change).
 
     Goes through ``Schema.from_dict``, so an impossible edit (a binary variable with three
-    labels) raises HGymError naming the variable and the fix.
+    labels) raises HGymError naming the variable and the fix, and a transform left out takes
+    the schema's default: a variable made numeric with a blank transform gets it, and a
+    variable made binary or categorical drops the transform it had.
     """
     variables = []
     for variable, row in zip(schema.variables, table.to_dict("records")):
-        kind = row["kind"] or variable.kind
-        categories = None if kind == "numeric" else _labels(str(row["categories"] or ""), frame[variable.name])
-        variables.append(Variable(variable.name, kind, categories, row["transform"] or variable.transform,
-                                  bool(row["static"]), str(row["unit"] or "")))
-    return Schema.from_dict(replace(schema, variables=variables).to_dict())
+        kind = _text(row["kind"]) or variable.kind
+        entry = {"name": variable.name, "kind": kind, "static": bool(row["static"]), "unit": _text(row["unit"])}
+        if kind == "numeric":
+            # Blank keeps a numeric variable's transform; a variable made numeric gets the default
+            # (the transform it carried as a label variable was never shown, so never chosen).
+            transform = _text(row["transform"]) or (variable.transform if variable.kind == "numeric" else "")
+            if transform:
+                entry["transform"] = transform
+        else:
+            entry["categories"] = _labels(_text(row["categories"]), frame[variable.name])
+        variables.append(entry)
+    return Schema.from_dict({**schema.to_dict(), "variables": variables})
+
+
+def _text(cell: object) -> str:
+    """An edited cell as text; a cleared cell (None, or NaN in a pandas text column) is ''."""
+    return "" if cell is None or pd.isna(cell) else str(cell)
 
 
 def _labels(text: str, column: pd.Series) -> list:

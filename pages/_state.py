@@ -87,14 +87,16 @@ def demo_dataset(n_patients: int = DEMO_PATIENTS, seed: int = DEMO_SEED) -> Data
 
 
 def accept_upload(data: bytes, name: str) -> Dataset:
-    """Read an uploaded table, infer and check its schema, and keep it under ``data_dir()``.
+    """Read an uploaded table, infer its schema, check its rows, and keep it under ``data_dir()``.
 
     Raises HGymError (unreadable file, no id/time column, rows that no schema could fit), and
-    then nothing is saved, so the caller can keep the previous data in place.
+    then nothing is saved, so the caller can keep the previous data in place. A problem in a
+    variable column (text in a numeric column, too many labels) does not refuse the upload: the
+    Data page lists it, and it blocks training, until the schema or the file is fixed.
     """
     frame = read_table(io.BytesIO(data), name)
     schema = Schema.infer(frame)
-    check(frame, schema)
+    check(frame, replace(schema, variables=[]))   # the id and time columns only
     digest = hashlib.sha256(data).hexdigest()[:10]
     stem = sanitize_run_name(Path(name).name.removesuffix(".gz").rsplit(".", 1)[0])
     path = data_dir() / f"{stem}-{digest}.parquet"

@@ -173,8 +173,9 @@ with editor:
             "static": st.column_config.CheckboxColumn("Static", width="small",
                                                       help="Constant within a patient (e.g. Gender)"),
             "transform": st.column_config.SelectboxColumn(
-                "Transform", options=TRANSFORMS, required=True, width="small",
-                help="Numeric only: boxcox (Health Gym's), minmax or log, before scaling to [0, 1]"),
+                "Transform", options=TRANSFORMS, required=False, width="small",   # blank for labels
+                help="Numeric only: boxcox (Health Gym's), minmax or log, before scaling to [0, 1]; "
+                     "blank for binary and categorical variables"),
             "unit": st.column_config.TextColumn("Unit", width="small", help="Shown on axes only"),
             "categories": st.column_config.TextColumn(
                 "Categories", width="large",
@@ -231,5 +232,9 @@ rows = dataset.frame[dataset.frame[schema.id_column] == patient]
 for index, variable in enumerate(chosen):
     if index % 2 == 0:
         row = st.columns(2)
-    row[index % 2].plotly_chart(plots.trajectories_figure(rows, schema, variable, n_patients=1, table=f"patient {patient}"),
-                                key=f"trajectory.{variable}")
+    try:
+        figure = plots.trajectories_figure(rows, schema, variable, n_patients=1, table=f"patient {patient}")
+    except HGymError as problem:   # e.g. text in a numeric column: listed under Checks, not drawable
+        row[index % 2].warning(f"**{variable}** is not drawn: {problem}")
+        continue
+    row[index % 2].plotly_chart(figure, key=f"trajectory.{variable}")

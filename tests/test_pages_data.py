@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pandas as pd
 import pytest
 
@@ -12,6 +14,13 @@ from pages._schema_table import schema_to_table, table_to_schema
 from tests._pages import folders, open_app, small_dataset, texts  # noqa: F401 - fixture
 
 MALFORMED = b"PatientID,Timestep,CD4\n1,0,500\n1,0,510\n2,0,300\n2,1,x\n"   # patient 1 has month 0 twice
+
+
+def with_stray_cd4(cohort: pd.DataFrame, row: int = 3) -> bytes:
+    """The cohort as a CSV whose CD4 column holds one typo ('abc') among its numbers."""
+    typo = cohort.assign(CD4=cohort["CD4"].round(1).astype(str))
+    typo.loc[row, "CD4"] = "abc"
+    return table_bytes(typo, "typo.csv")
 
 
 def test_data_page_shows_the_inferred_schema(folders):
@@ -45,6 +54,23 @@ def test_a_malformed_upload_raises_a_readable_error_and_saves_nothing(folders, c
     with pytest.raises(HGymError, match=words):
         state.accept_upload(content, name)
     assert state.saved_uploads() == []
+
+
+def test_an_upload_with_text_in_a_numeric_column_is_kept_and_its_problem_blocks_training(folders, hiv_cohort):
+    cohort = hiv_cohort[hiv_cohort["PatientID"] < hiv_cohort["PatientID"].unique()[20]]   # small: fast page runs
+    dataset = state.accept_upload(with_stray_cd4(cohort), "typo.csv")
+    assert dataset.schema.variable("CD4").kind == "numeric" and len(state.saved_uploads()) == 1
+    [problem] = [p for p in state.problems(dataset) if p.severity == "error"]
+    assert problem.column == "CD4" and problem.rows == [3]
+    assert "replace 'abc' with a number or leave it empty" in problem.message
+
+    at = open_app()
+    at.file_uploader(key="data_upload").set_value(("typo.csv", with_stray_cd4(cohort), "text/csv")).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.session_state["dataset"].name == "typo.csv"
+    assert "block training" in texts(at.error) and "'CD4' is numeric in the schema but holds text" in texts(at.error)
+    at.switch_page("pages/train.py").run()
+    assert at.button(key="btn.start").disabled
 
 
 def test_the_page_rejects_a_malformed_upload_and_keeps_the_previous_data(folders, hiv_cohort):
@@ -104,3 +130,27 @@ def test_editor_text_reads_back_as_the_tables_own_label_types():
     assert schema.variable("Extra pk-En").categories == [True, False]
     assert sorted(schema.variable("Ethnic").categories) == sorted(dataset.frame["Ethnic"].unique())
     assert len(schema.variable("CD4").categories) == dataset.frame["CD4"].nunique()
+
+
+def test_the_editor_shows_a_transform_for_numeric_variables_only(folders):
+    at = open_app()
+    shown = at.data_editor[0].value.set_index("variable")["transform"]
+    assert shown["CD4"] == "boxcox" and shown[["Gender", "Ethnic"]].isna().all()
+
+
+def test_a_kind_switched_in_the_editor_gains_or_drops_the_transform():
+    dataset = small_dataset()
+    chosen = {"VL": "minmax", "CD4": "log"}
+    schema = replace(dataset.schema, variables=[replace(v, transform=chosen.get(v.name, v.transform))
+                                                for v in dataset.schema.variables])
+    table = schema_to_table(schema)
+    assert table_to_schema(table, schema, dataset.frame) == schema   # blank label transforms read back
+    row = {name: i for i, name in enumerate(table["variable"])}
+    table.loc[row["VL (M)"], "kind"] = "numeric"        # label -> numeric, transform left blank
+    table.loc[row["VL"], "kind"] = "categorical"        # numeric (minmax) -> labels
+    table.loc[row["CD4"], "transform"] = None           # cleared on a numeric row: keeps its own
+    edited = table_to_schema(table, schema, dataset.frame)
+    assert (edited.variable("VL (M)").kind, edited.variable("VL (M)").transform) == ("numeric", "boxcox")
+    assert (edited.variable("VL").kind, edited.variable("VL").transform) == ("categorical", "boxcox")
+    assert pd.isna(schema_to_table(edited).set_index("variable").loc["VL", "transform"])
+    assert edited.variable("CD4").transform == "log"
