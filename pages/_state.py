@@ -174,7 +174,7 @@ def set_dataset(dataset: Dataset) -> None:
 def set_schema(schema: Schema) -> None:
     """Use an edited schema for the current data; an upload's saved schema follows the edit."""
     dataset = current_dataset()
-    if dataset.source.get("source") == "upload":
+    if dataset.source.get("kind") == "upload":
         schema.save(schema_path(Path(dataset.source["path"])))
     n_patients = dataset.n_patients if schema.id_column == dataset.schema.id_column else \
         int(dataset.frame[schema.id_column].nunique())

@@ -45,6 +45,20 @@ def test_an_accepted_upload_is_kept_with_its_schema(folders, hiv_cohort):
     assert dataset.n_patients == hiv_cohort["PatientID"].nunique()
 
 
+def test_a_schema_edit_of_an_upload_is_kept_for_the_next_session(folders, hiv_cohort):
+    at = open_app()
+    at.file_uploader(key="data_upload").set_value(("cohort.csv", table_bytes(hiv_cohort, "cohort.csv"),
+                                                   "text/csv")).run()
+    editor = at.data_editor[0]
+    cd4 = list(editor.value["variable"]).index("CD4")
+    at.session_state[editor.key] = {"edited_rows": {cd4: {"unit": "cells/mm3"}}, "added_rows": [],
+                                    "deleted_rows": []}
+    at.run()
+    assert at.session_state["dataset"].schema.variable("CD4").unit == "cells/mm3"
+    [saved] = state.saved_uploads()
+    assert state.load_saved_upload(saved).schema.variable("CD4").unit == "cells/mm3"   # after a restart too
+
+
 @pytest.mark.parametrize("content, name, words", [
     (b"a,b\n1,2\n", "two-columns.csv", "needs a patient id column"),
     (MALFORMED, "duplicates.csv", "repeat the same patient and time"),
