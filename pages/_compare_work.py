@@ -15,9 +15,10 @@ import streamlit as st
 from hgym_core import plots
 from hgym_core.checkpoint import RunFolder, RunSummary
 from hgym_core.demo import HIV_NUMERIC
-from hgym_core.evaluation import GROUPS, EvaluationSettings, Report, evaluate
+from hgym_core.evaluation import GROUPS, EvaluationSettings, evaluate
 from hgym_core.schema import Schema, check
 from pages import _state as state
+from pages._progress import ProgressBar
 
 RESULTS = "compare_results"
 KEEP_RESULTS = 3
@@ -28,6 +29,11 @@ REAL_PATIENTS = 1000
 MODEL_GROUPS = ("detection", "utility")
 HIV_DRUGS = ("Base Drug Combo", "Comp. INI", "Comp. NNRTI", "Extra PI", "Extra pk-En")
 HIV_FIRST = ("CD4", "VL", "Rel CD4", *HIV_DRUGS)
+# How one progress bar is split between sampling and scoring so that it moves about evenly in
+# time: on a 2-core CPU sampling makes ~700 patients/s (benchmarks/sampling.py) and scoring
+# REAL_PATIENTS real patients takes ~3 s, or ~30 s with the model scores (benchmarks/evaluation.py).
+SAMPLED_PER_SECOND = 700
+SCORING_SECONDS = {False: 3.0, True: 30.0}
 
 
 def result_key(run: RunSummary, n_patients: int, seed: int, model_scores: bool) -> tuple:
@@ -57,7 +63,8 @@ def split_real(real: pd.DataFrame, id_column: str, per_part: int, seed: int) -> 
 
 
 def compare(run: RunSummary, n_patients: int, seed: int, model_scores: bool) -> dict:
-    """Sample, score and draw, reporting each stage in an st.status box; returns the stored result."""
+    """Sample, score and draw, reporting each stage in an st.status box with one progress bar for
+    sampling and scoring; returns the stored result."""
     with st.status(f"Comparing {n_patients:,} synthetic patients from '{run.name}' with the real data…",
                    expanded=True) as status:
         started = time.perf_counter()
@@ -66,10 +73,12 @@ def compare(run: RunSummary, n_patients: int, seed: int, model_scores: bool) -> 
         schema = synthesizer.schema
         real = check(state.table_for_run(RunFolder(run.path).read_info()), schema)
         real, holdout = split_real(real, schema.id_column, REAL_PATIENTS, seed)
-        st.write(f"Sampling {n_patients:,} synthetic patients (seed {seed})…")
-        synthetic = synthesizer.sample(n_patients, seed=seed)
-        groups = [group for group in GROUPS if model_scores or group not in MODEL_GROUPS]
-        report = score(real, synthetic, holdout, schema, seed, groups)
+        bar = ProgressBar(f"Sampling {n_patients:,} synthetic patients (seed {seed})…")
+        split = sampling_share(n_patients, model_scores)
+        synthetic = synthesizer.sample(n_patients, seed=seed, progress=bar.sampling(0.0, split))
+        groups = tuple(group for group in GROUPS if model_scores or group not in MODEL_GROUPS)
+        report = evaluate(real, synthetic, schema, holdout=holdout, seed=seed, max_patients=REAL_PATIENTS,
+                          settings=EvaluationSettings(groups=groups), progress=bar.scoring(split, 1.0))
         st.write("Drawing the figures…")
         privacy = report.details.get("privacy", {})
         result = {
@@ -84,25 +93,10 @@ def compare(run: RunSummary, n_patients: int, seed: int, model_scores: bool) -> 
     return result
 
 
-def score(real: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFrame, schema: Schema, seed: int,
-          groups: list[str]) -> Report:
-    """``evaluate`` one score family at a time, so the progress bar moves between families.
-
-    Each family draws from its own generator seeded by (seed, family), so the merged report is
-    the one a single ``evaluate`` call over the same families gives.
-    """
-    bar = st.progress(0.0)
-    parts = []
-    for done, group in enumerate(groups):
-        bar.progress(done / len(groups), text=f"Scoring {group} ({done + 1} of {len(groups)})…")
-        parts.append(evaluate(real, synthetic, schema, holdout=holdout, seed=seed, max_patients=REAL_PATIENTS,
-                              settings=EvaluationSettings(groups=(group,))))
-    bar.progress(1.0, text="Scored.")
-    return Report(scores=[s for part in parts for s in part.scores],
-                  specs={name: spec for part in parts for name, spec in part.specs.items()},
-                  details={group: details for part in parts for group, details in part.details.items()},
-                  notes=[note for part in parts for note in part.notes],
-                  meta={"seconds": {g: part.meta["seconds"].get(g) for g, part in zip(groups, parts)}})
+def sampling_share(n_patients: int, model_scores: bool) -> float:
+    """The part of the progress bar that sampling ``n_patients`` fills; scoring fills the rest."""
+    sampling = n_patients / SAMPLED_PER_SECOND
+    return sampling / (sampling + SCORING_SECONDS[model_scores])
 
 
 def remember(key: tuple, result: dict) -> None:

@@ -9,6 +9,7 @@ import streamlit as st
 from hgym_core.errors import HGymError
 from hgym_core.io import table_bytes
 from pages import _state as state
+from pages._progress import ProgressBar
 
 RESULT = "generated"   # the last generated table's file, preview and settings, kept across reruns
 FORMATS = {"CSV": ".csv", "CSV.gz": ".csv.gz", "Parquet": ".parquet"}
@@ -21,8 +22,8 @@ def _generate(run, n_patients: int, seed: int, file_format: str) -> None:
         started = time.perf_counter()
         st.write("Loading the trained generator…")
         synthesizer = state.synthesizer_for(run)
-        st.write(f"Sampling {n_patients:,} patients (seed {seed})…")
-        table = synthesizer.sample(n_patients, seed=seed)
+        bar = ProgressBar(f"Sampling {n_patients:,} patients (seed {seed})…")
+        table = synthesizer.sample(n_patients, seed=seed, progress=bar.sampling())
         file_name = f"{run.name}-synthetic-{n_patients}-seed{seed}{FORMATS[file_format]}"
         st.write(f"Writing {len(table):,} rows as {file_format}…")
         data = table_bytes(table, file_name)

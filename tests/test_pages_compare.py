@@ -8,6 +8,7 @@ import pandas as pd
 from hgym_core.io import table_bytes
 from hgym_core.synthesizer import Synthesizer
 from pages import _compare_work as comparison
+from pages._progress import ProgressBar
 from pages._state import accept_upload
 from tests._pages import TINY, copy_run, folders, open_app, texts, tiny_run  # noqa: F401 - fixtures
 
@@ -28,8 +29,19 @@ def test_compare_draws_every_panel_and_the_scores_once_per_setting(folders, tiny
     at = open_app("compare")
     at.number_input(key="compare.patients").set_value(30)
     at.toggle(key="compare.model_scores").set_value(False)   # the GRU-based scores are the slow part
+    shown = []
+    draw = ProgressBar._show
+    monkeypatch.setattr(ProgressBar, "_show", lambda bar, *args: (shown.append(args), draw(bar, *args)))
     at.button(key="btn.compare").click().run()
     assert not at.exception, [e.value for e in at.exception]
+
+    # One bar: sampling fills its first part, then scoring stage by stage up to the end.
+    values, labels = [start + (end - start) * part for start, end, part, _ in shown], [t for *_, t in shown]
+    assert labels[0].startswith("Sampled 30 of 30 patients") and labels[1] == "Scoring — reading the tables…"
+    assert labels[-1] == "Scored" and values[-1] == 1.0
+    assert all(a <= b for a, b in zip(values, values[1:])) and 0 < values[0] < 1
+    [bar] = at.get("progress")
+    assert bar.value == 100 and bar.proto.text == "Scored"
 
     panels = [h.value for h in at.subheader]
     for name in ("CD4 (cells/µL)", "VL (copies/mL)", "Rel CD4 (%)", *comparison.HIV_DRUGS):

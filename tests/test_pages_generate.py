@@ -31,6 +31,9 @@ def test_generate_a_csv_of_100_patients_and_the_schema(folders, tiny_run):
             assert set(table[variable.name].dropna().astype(str)) <= {str(c) for c in variable.categories}
     assert len(at.dataframe[0].value) == min(200, len(table))   # the preview
     assert "100 patients" in texts(at.caption)
+    [bar] = at.get("progress")                          # fed by sample(progress=...)
+    assert bar.value == 100 and bar.proto.text.startswith("Sampled 100 of 100 patients (")
+    assert bar.proto.text.endswith(" patients/s)")
 
 
 def test_the_same_seed_gives_the_same_file_and_parquet_works(folders, tiny_run):
