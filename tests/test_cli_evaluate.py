@@ -73,6 +73,19 @@ def test_schema_is_inferred_when_not_given(files, tmp_path, capsys):
     assert 'id="figure-dcr"' not in page                           # no holdout, no distances
 
 
+def test_progress_follows_the_stages_on_stderr_when_asked(files, tmp_path, capsys):
+    assert main(["evaluate", "--real", str(files["real"]), "--synthetic", str(files["synthetic"]),
+                 "--holdout", str(files["holdout"]), "--out", str(tmp_path), "--groups", "privacy,marginals",
+                 "--progress-every", "0"]) == 0
+    captured = capsys.readouterr()
+    lines = captured.err.splitlines()
+    assert [line.split(" | ")[1] for line in lines] == [
+        "reading the tables", "marginals", "privacy", "privacy: exact copies",
+        "privacy: distances to training patients", "privacy: distances to holdout patients", "done"]
+    assert lines[0].startswith("evaluating 0% | ") and lines[-1].startswith("evaluating 100% | done | ")
+    assert "evaluating" not in captured.out and "report.html" in captured.out
+
+
 def test_unknown_score_family_is_named_before_any_work(files, tmp_path, capsys):
     assert main(["evaluate", "--real", str(tmp_path / "not-read.csv"), "--synthetic", str(files["synthetic"]),
                  "--out", str(tmp_path / "out"), "--groups", "marginals,detections"]) == 2

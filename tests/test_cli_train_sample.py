@@ -96,6 +96,20 @@ def test_sample_writes_patients_in_the_training_format(trained, data_file, tmp_p
     assert sorted(synthetic["PatientID"].unique()) == list(range(7))
 
 
+def test_sample_reports_progress_on_stderr_only_when_asked(trained, tmp_path, capsys):
+    run, _ = trained
+    args = ["sample", str(run), "--patients", "7", "--batch-size", "3", "--out", str(tmp_path / "s.csv")]
+    assert main(args) == 0
+    assert capsys.readouterr().err == ""   # stderr is not a terminal here: quiet without the flag
+    assert main([*args, "--progress-every", "0"]) == 0
+    captured = capsys.readouterr()
+    lines = captured.err.splitlines()
+    assert [line.split(" | ")[0] for line in lines] == [
+        "sampled 3/7 patients (43%)", "sampled 6/7 patients (86%)", "sampled 7/7 patients (100%)"]
+    assert " patients/s | ETA " in lines[0] and lines[-1].endswith("ETA 0 s")
+    assert "wrote 7 synthetic patients" in captured.out and "sampled" not in captured.out
+
+
 def test_resume_extends_a_finished_run_reusing_its_data_file(trained, capsys):
     run, _ = trained
     assert main(["train", "--out", str(run), "--resume", "--epochs", "2", "--progress-every", "0"]) == 0

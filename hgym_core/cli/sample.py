@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import time
 from pathlib import Path
+from typing import Callable
 
+from hgym_core.cli._progress import ProgressLine, add_progress_option
 from hgym_core.errors import HGymError
 
 
@@ -25,6 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--device", metavar="NAME",
                         help="'auto' (CUDA when present, else the CPU), 'cpu', 'cuda' or 'cuda:N' "
                              "(default: the run's setting)")
+    add_progress_option(parser)
     parser.set_defaults(func=run)
 
 
@@ -44,9 +46,19 @@ def run(args: argparse.Namespace) -> int:
         raise HGymError(f"--patients must be at least 1 (got {args.patients}).")
     folder = _run_folder(args.run)
     synthesizer = Synthesizer.load(folder, device=args.device)
-    started = time.perf_counter()
-    table = synthesizer.sample(args.patients, seed=args.seed, length=args.length, batch_size=args.batch_size)
+    with ProgressLine(args.progress_every) as line:
+        table = synthesizer.sample(args.patients, seed=args.seed, length=args.length, batch_size=args.batch_size,
+                                   progress=sampling_progress(line))
     path = write_table(table, args.out)
     print(f"wrote {args.patients:,} synthetic patients ({len(table):,} rows) from run '{folder.name}' to {path} "
-          f"in {time.perf_counter() - started:.1f} s")
+          f"in {line.elapsed:.1f} s")
     return 0
+
+
+def sampling_progress(line: ProgressLine) -> Callable[[int, int], None]:
+    """'sampled 4,096/10,000 patients (41%) | 3,210 patients/s | ETA 2 s' for ``Synthesizer.sample``."""
+    def report(done: int, total: int) -> None:
+        rate = done / max(line.elapsed, 1e-9)
+        line.show(f"sampled {done:,}/{total:,} patients ({done / total:.0%}) | {rate:,.0f} patients/s | "
+                  f"ETA {(total - done) / rate:.0f} s", last=done == total)
+    return report
