@@ -12,8 +12,11 @@ from pages._state import keep_settings
 st.set_page_config(page_title="Health Gym Studio", page_icon="🩺", layout="wide")
 
 # Each url_path differs from every file name in pages/ (helpers included, without their "_"):
-# Streamlit treats a pages/ folder as a legacy multipage app and would otherwise run a page
-# file directly, skipping this router (its sidebar and kept settings) on the first request.
+# until a run has called st.navigation, Streamlit treats a pages/ folder as a legacy multipage
+# app and would otherwise run a page file directly, skipping this router (its sidebar and kept
+# settings) on a fresh server's first request. That request still gets a "Page not found"
+# dialog over the right page when it is a sub-page (tests/e2e/test_deep_links.py); only
+# renaming pages/ ends it. The default page is served at the root whatever its url_path.
 PAGES = [
     st.Page("pages/data.py", title="Data", icon=":material/table_chart:", url_path="dataset", default=True),
     st.Page("pages/train.py", title="Train", icon=":material/model_training:", url_path="training"),
