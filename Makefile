@@ -6,8 +6,30 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test chromium benchmarks
 
+# Until a first script run, Streamlit serves the pages/ folder as a legacy multipage app, and a
+# first visit straight to a page's address (/training) shows "Page not found". One warm-up run,
+# started as soon as the server answers, ends that and fills the caches (the built-in cohort).
+define WARM_UP
+import time, urllib.request
+base = "http://127.0.0.1:$(PORT)/_stcore/"
+for _ in range(240):
+    try:
+        urllib.request.urlopen(base + "health", timeout=2)
+        break
+    except OSError:
+        time.sleep(0.5)
+try:
+    urllib.request.urlopen(base + "script-health-check", timeout=600)
+    print("  Health Gym Studio is ready (built-in cohort loaded): http://127.0.0.1:$(PORT)", flush=True)
+except OSError:
+    pass   # the page itself shows whatever went wrong
+endef
+export WARM_UP
+
 run: $(VENV)/.runtime-installed
-	$(PY) -m streamlit run app.py --server.address 127.0.0.1 --server.port $(PORT) --server.headless true
+	$(PY) -c "$$WARM_UP" & \
+	$(PY) -m streamlit run app.py --server.address 127.0.0.1 --server.port $(PORT) --server.headless true \
+		--server.scriptHealthCheckEnabled true
 
 test: $(VENV)/.dev-installed chromium
 	$(PY) -m pytest

@@ -6,17 +6,15 @@ settings a user typed when they switch pages. Each page lives in pages/ and stay
 
 import streamlit as st
 
-from pages._sidebar import render_sidebar
-from pages._state import keep_settings
-
 st.set_page_config(page_title="Health Gym Studio", page_icon="🩺", layout="wide")
 
 # Each url_path differs from every file name in pages/ (helpers included, without their "_"):
 # until a run has called st.navigation, Streamlit treats a pages/ folder as a legacy multipage
 # app and would otherwise run a page file directly, skipping this router (its sidebar and kept
 # settings) on a fresh server's first request. That request still gets a "Page not found"
-# dialog over the right page when it is a sub-page (tests/e2e/test_deep_links.py); only
-# renaming pages/ ends it. The default page is served at the root whatever its url_path.
+# dialog over the right page when it is a sub-page (tests/e2e/test_deep_links.py); `make run`
+# makes a warm-up run as the server starts so users do not meet it. The default page is
+# served at the root whatever its url_path.
 PAGES = [
     st.Page("pages/data.py", title="Data", icon=":material/table_chart:", url_path="dataset", default=True),
     st.Page("pages/train.py", title="Train", icon=":material/model_training:", url_path="training"),
@@ -26,6 +24,11 @@ PAGES = [
 ]
 
 page = st.navigation(PAGES)
+# Imported after st.navigation, which ends the legacy mode above: the warm-up run gets there
+# before torch and pandas have loaded (seconds on a cold start).
+from pages._sidebar import render_sidebar  # noqa: E402
+from pages._state import keep_settings  # noqa: E402
+
 keep_settings()
 page.run()
 render_sidebar()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -51,9 +52,11 @@ def wait_for_health(url: str, process: subprocess.Popen, log_path: Path) -> None
 
 
 @contextlib.contextmanager
-def streamlit_server(workdir: Path, extra_env: dict[str, str] | None = None) -> Iterator[str]:
+def streamlit_server(workdir: Path, extra_env: dict[str, str] | None = None, via_make: bool = False) -> Iterator[str]:
     """``streamlit run app.py`` on a free 127.0.0.1 port with runs and uploads under ``workdir``;
-    yields its URL once /_stcore/health answers, and stops it on exit."""
+    yields its URL once /_stcore/health answers, and stops it on exit. ``via_make`` starts it
+    the way users do, ``make run`` (with its warm-up run), using this interpreter's venv; the
+    server's output is in ``workdir / "streamlit.log"``."""
     workdir.mkdir(parents=True, exist_ok=True)
     log_path = workdir / "streamlit.log"
     port = free_port()
@@ -64,23 +67,27 @@ def streamlit_server(workdir: Path, extra_env: dict[str, str] | None = None) -> 
         "PYTHONUNBUFFERED": "1",
         **(extra_env or {}),
     }
-    command = [
-        sys.executable, "-m", "streamlit", "run", "app.py",
-        "--server.address", "127.0.0.1", "--server.port", str(port), "--server.headless", "true",
-        "--browser.gatherUsageStats", "false",
-    ]
-    with log_path.open("w") as log:
-        process = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+    if via_make:
+        command = ["make", "--no-print-directory", "run", f"PORT={port}", f"VENV={Path(sys.executable).parents[1]}"]
+    else:
+        command = [
+            sys.executable, "-m", "streamlit", "run", "app.py",
+            "--server.address", "127.0.0.1", "--server.port", str(port), "--server.headless", "true",
+            "--browser.gatherUsageStats", "false",
+        ]
+    with log_path.open("w") as log:   # its own session: stopping it stops make's children too
+        process = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_for_health(url, process, log_path)
         yield url
     finally:
-        process.terminate()
+        os.killpg(process.pid, signal.SIGTERM)
         try:
             process.wait(timeout=15)
         except subprocess.TimeoutExpired:
-            process.kill()
+            os.killpg(process.pid, signal.SIGKILL)
             process.wait()
 
 

@@ -7,10 +7,13 @@ pages/ instead of app.py's url_paths, finds none and shows "Page not found" over
 (streamlit/runtime/pages_manager.py sets ``PagesManager.uses_pages_directory``;
 streamlit/runtime/scriptrunner/script_runner.py runs ``_mpa_v1`` while it is true). The test of
 that first request is an expected failure while the pages/ folder keeps its name, and strict: it
-fails as soon as the cause is gone, so the marker cannot outlive the defect.
+fails as soon as the cause is gone, so the marker (and `make run`'s warm-up run, which spares
+users the dialog and is tested here too) cannot outlive the defect.
 """
 
 from __future__ import annotations
+
+import time
 
 import pytest
 from playwright.sync_api import expect
@@ -60,6 +63,18 @@ def fresh_server(tmp_path_factory, browser) -> tuple[str, bool]:
 def test_the_first_request_to_a_fresh_server_opens_a_sub_page_without_page_not_found(fresh_server) -> None:
     _, not_found_first = fresh_server
     assert not not_found_first, f"{NOT_FOUND!r} shown on the first request to /{FIRST_PAGE[0]}"
+
+
+def test_make_run_warms_up_the_server_so_a_first_visit_to_a_sub_page_shows_no_dialog(tmp_path, browser) -> None:
+    """`make run` (the README's launch command) makes one run itself as the server starts."""
+    log = tmp_path / "streamlit.log"
+    with streamlit_server(tmp_path, via_make=True) as url:
+        deadline = time.monotonic() + FIRST_RUN_S
+        while "is ready" not in log.read_text():
+            assert time.monotonic() < deadline, f"no warm-up within {FIRST_RUN_S} s:\n{log.read_text()[-2000:]}"
+            time.sleep(0.2)
+        url_path, title = FIRST_PAGE
+        assert not shows_not_found(browser, f"{url}/{url_path}", title)
 
 
 @pytest.mark.parametrize(("url_path", "title"), PAGES, ids=[title for _, title in PAGES])
