@@ -27,8 +27,9 @@ page = st.navigation(PAGES)
 # Imported after st.navigation, which ends the legacy mode above: the warm-up run gets there
 # before torch and pandas have loaded (seconds on a cold start).
 from pages._sidebar import render_sidebar  # noqa: E402
-from pages._state import keep_settings  # noqa: E402
+from pages._state import freeze_imported_objects, keep_settings  # noqa: E402
 
+freeze_imported_objects()
 keep_settings()
 page.run()
 render_sidebar()
