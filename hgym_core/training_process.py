@@ -114,6 +114,8 @@ def _child_main() -> None:
     channel = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())   # stray prints go to stderr, not into the channel
     signal.signal(signal.SIGINT, signal.SIG_IGN)        # Ctrl-C in the server's terminal: the server stops us
+    if hasattr(os, "nice"):   # Unix: the pages and the browser come before training on a shared CPU
+        os.nice(10)
     stdin = sys.stdin.fileno()   # read unbuffered: a daemon thread blocked in a buffered read aborts at exit
     task = pickle.loads(_read_exactly(stdin, int.from_bytes(_read_exactly(stdin, 8), "big")))
     stop_event = threading.Event()
