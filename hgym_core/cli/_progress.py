@@ -1,9 +1,9 @@
-"""A progress line on stderr for the slow sub-commands (sample, evaluate), drawn the way ``train`` draws its own.
+"""The progress line of the slow sub-commands: on stderr for sample and evaluate, on stdout for train.
 
 On a terminal one line is redrawn in place and cleared when the work ends, so stdout's result
 lines stay clean. Anywhere else (a pipe, a log file) it prints nothing, unless
 ``--progress-every SECONDS`` asks for a line at most that often (0: every update), the last
-update always included.
+update always included (train asks for one every 10 s by default).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ class ProgressLine:
         self.live = self.stream.isatty()
         self.every = every
         self.started = time.perf_counter()
-        self.printed_at = -math.inf
+        self.printed, self.printed_at = "", -math.inf   # a line the same as the last printed one is not repeated
 
     @property
     def elapsed(self) -> float:
@@ -40,17 +40,22 @@ class ProgressLine:
         if self.live:
             width = shutil.get_terminal_size((100, 20)).columns
             self.stream.write("\r" + text[: width - 1].ljust(width - 1))
-        elif self.every is not None and (last or self.elapsed - self.printed_at >= self.every):
+        elif self.every is not None and text != self.printed and (
+                last or self.elapsed - self.printed_at >= self.every):
             self.stream.write(text + "\n")
-            self.printed_at = self.elapsed
+            self.printed, self.printed_at = text, self.elapsed
         else:
             return
         self.stream.flush()
+
+    def clear(self) -> None:
+        """Wipe the live line, so a line printed next starts on a clean one."""
+        if self.live:
+            self.stream.write("\r" + " " * (shutil.get_terminal_size((100, 20)).columns - 1) + "\r")
+            self.stream.flush()
 
     def __enter__(self) -> "ProgressLine":
         return self
 
     def __exit__(self, *exc_info) -> None:
-        if self.live:  # clear the live line, so what follows starts on a clean one
-            self.stream.write("\r" + " " * (shutil.get_terminal_size((100, 20)).columns - 1) + "\r")
-            self.stream.flush()
+        self.clear()

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import shutil
 import sys
-import time
 import typing
 from functools import partial
 from pathlib import Path
 
+from hgym_core.cli._progress import ProgressLine
 from hgym_core.config import PRESETS, TrainConfig, check_resume_changes, preset
 from hgym_core.errors import HGymError
 from hgym_core.jobs import JobSnapshot, TrainingJob
@@ -159,37 +158,26 @@ def _follow(job: TrainingJob, every: float) -> None:
     On a terminal one line is redrawn in place; otherwise a line is printed every ``every``
     seconds and once for the final step, so logs stay short but always show where it ended.
     """
-    live = sys.stdout.isatty()
-    printed_log, printed_step, printed_at = 0, 0, 0.0
-    while True:
-        try:
-            ended = job.join(timeout=0.25)
-            snap = job.snapshot(history_from=sys.maxsize)
-            due = time.monotonic() - printed_at >= every or ended
-            if not live and snap.last and snap.step != printed_step and due:
-                print(progress_line(snap), flush=True)
-                printed_step, printed_at = snap.step, time.monotonic()
-            for line in snap.log[printed_log:]:
-                _clear_line(live)
-                print(line, flush=True)
-            printed_log = len(snap.log)
-            if ended:
-                _clear_line(live)
-                return
-            if live:
-                width = shutil.get_terminal_size((100, 20)).columns
-                print("\r" + progress_line(snap)[: width - 1].ljust(width - 1), end="", flush=True)
-        except KeyboardInterrupt:
-            if job.status == "stopping":
-                raise
-            job.stop()
-            _clear_line(live)
-            print("stopping after the current step (Ctrl-C again to quit at once)...", flush=True)
-
-
-def _clear_line(live: bool) -> None:
-    if live:
-        print("\r" + " " * (shutil.get_terminal_size((100, 20)).columns - 1) + "\r", end="")
+    printed_log = 0
+    with ProgressLine(every, sys.stdout) as line:
+        while True:
+            try:
+                ended = job.join(timeout=0.25)
+                snap = job.snapshot(history_from=sys.maxsize)
+                for message in snap.log[printed_log:]:
+                    line.clear()
+                    print(message, flush=True)
+                printed_log = len(snap.log)
+                if snap.last:
+                    line.show(progress_line(snap), last=ended)
+                if ended:
+                    return
+            except KeyboardInterrupt:
+                if job.status == "stopping":
+                    raise
+                job.stop()
+                line.clear()
+                print("stopping after the current step (Ctrl-C again to quit at once)...", flush=True)
 
 
 def progress_line(snap: JobSnapshot) -> str:
