@@ -22,6 +22,7 @@ from pages import _format as fmt
 
 MAX_POINTS = 2000
 MAX_MARKERS = 36   # beyond this many L changes the rules would hide the curves
+MAX_LABELS = 8     # beyond this many the "L=…" labels run into each other: the rules' tooltips say it
 # (title, series drawn together); D_real and D_fake share a panel so their gap (W) reads directly.
 PANELS = (
     ("D_real and D_fake", ("d_real", "d_fake")),
@@ -128,13 +129,13 @@ def _spec(title: str, series: tuple[str, ...], rules: list[dict]) -> dict:
     layers = [line]
     if rules:
         marks = {"values": [{"step": r["step"], "label": f"L={r['length']:g}"} for r in rules]}
-        layers += [
-            {"data": marks, "mark": {"type": "rule", "strokeDash": [2, 3], "color": "#999999"},
-             "encoding": {"x": {"field": "step", "type": "quantitative"}}},
-            {"data": marks, "mark": {"type": "text", "align": "left", "baseline": "top", "dx": 2, "y": 0,
-                                     "fontSize": 9, "color": "#666666"},
-             "encoding": {"x": {"field": "step", "type": "quantitative"}, "text": {"field": "label"}}},
-        ]
+        layers.append({"data": marks, "mark": {"type": "rule", "strokeDash": [2, 3], "color": "#999999"},
+                       "encoding": {"x": {"field": "step", "type": "quantitative"},
+                                    "tooltip": {"field": "label", "type": "nominal"}}})
+        if len(rules) <= MAX_LABELS:
+            layers.append({"data": marks, "mark": {"type": "text", "align": "left", "baseline": "top", "dx": 2,
+                                                   "y": 0, "fontSize": 9, "color": "#666666"},
+                           "encoding": {"x": {"field": "step", "type": "quantitative"}, "text": {"field": "label"}}})
     return {"title": {"text": title, "fontSize": 13}, "height": 200, "layer": layers}
 
 
