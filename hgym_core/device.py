@@ -40,11 +40,14 @@ def apply_cpu_threads(threads: int | None) -> None:
         torch.set_num_threads(int(threads))
 
 
-def describe_device(device: torch.device | str = "auto") -> str:
-    """A short label for people: 'CPU (2 threads)' or the GPU's name, e.g. 'NVIDIA H100 80GB HBM3 (cuda:0)'."""
+def describe_device(device: torch.device | str = "auto", cpu_threads: int | None = None) -> str:
+    """A short label for people: 'CPU (2 threads)' or the GPU's name, e.g. 'NVIDIA H100 80GB HBM3 (cuda:0)'.
+
+    On the CPU it counts ``cpu_threads`` (a run's setting) or, without one, this process's torch threads.
+    """
     device = resolve_device(device) if isinstance(device, str) else device
     if device.type == "cuda":
         index = device.index if device.index is not None else torch.cuda.current_device()
         return f"{torch.cuda.get_device_name(index)} (cuda:{index})"
-    threads = torch.get_num_threads()
+    threads = cpu_threads or torch.get_num_threads()
     return f"CPU ({threads} thread{'s' if threads != 1 else ''})"

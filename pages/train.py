@@ -151,7 +151,8 @@ with settings:
 with controls:
     st.subheader("Run")
     try:
-        st.info(f"Device: **{describe_device(st.session_state['train.device'])}**", icon=":material/memory:")
+        device = describe_device(st.session_state["train.device"], int(st.session_state["train.cpu_threads"]) or None)
+        st.info(f"Device: **{device}**", icon=":material/memory:")
     except HGymError as problem:
         st.error(str(problem))
     start, stop = st.columns(2)
