@@ -32,4 +32,4 @@ from pages._state import freeze_imported_objects, keep_settings  # noqa: E402
 freeze_imported_objects()
 keep_settings()
 page.run()
-render_sidebar()
+render_sidebar(poll_job=page.url_path != "training")

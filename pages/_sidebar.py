@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import streamlit as st
 
 from hgym_core.jobs import ACTIVE
@@ -9,7 +11,9 @@ from pages import _format as fmt
 from pages._state import current_dataset, current_run, job_registry
 
 
-def render_sidebar() -> None:
+def render_sidebar(poll_job: bool = True) -> None:
+    """``poll_job=False`` on the Train page: its live panel already redraws the job every second,
+    and a second timer on the page would queue behind it (one script thread per session)."""
     dataset = current_dataset()
     with st.sidebar:
         st.markdown("**Current data**")
@@ -18,19 +22,22 @@ def render_sidebar() -> None:
         st.caption(current_run() or "none yet: train one or pick one")
         st.markdown("**Training job**")
         job = job_registry().latest()
-        if job is not None and job.status in ACTIVE:
+        if job is not None and job.status in ACTIVE and poll_job:
             _live_job_status()
         else:
-            _job_status()
+            _job_status(live_on_page=not poll_job)
 
 
-def _job_status() -> None:
+def _job_status(live_on_page: bool = False) -> None:
     job = job_registry().latest()
     if job is None:
         st.caption("No job in this server process.")
         return
-    snap = job.snapshot()
-    progress = f" · epoch {snap.epoch}/{snap.epochs_target}" if snap.epochs_target else ""
+    snap = job.snapshot(history_from=sys.maxsize)
+    if live_on_page and snap.status in ACTIVE:
+        progress = " · live on this page"
+    else:
+        progress = f" · epoch {snap.epoch}/{snap.epochs_target}" if snap.epochs_target else ""
     st.caption(f"{fmt.status(snap.status)} · {snap.name}{progress}")
 
 

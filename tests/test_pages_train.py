@@ -60,6 +60,10 @@ def test_start_stop_and_resume_a_tiny_run(folders):
     at.run()                                             # the live panel draws from the job's snapshot
     assert "epoch" in at.get("progress")[0].proto.text and "Step " in texts(at.caption)
     assert at.button(key="btn.start").disabled
+    assert "running · tiny-run · live on this page" in texts(at.sidebar.caption)   # no second timer here
+    at.switch_page("pages/runs.py").run()
+    assert "running · tiny-run · epoch " in texts(at.sidebar.caption)              # elsewhere it counts epochs
+    at.switch_page("pages/train.py").run()
 
     at.button(key="btn.stop").click().run()
     assert job.join(60) and job.status == "stopped"
