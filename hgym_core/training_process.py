@@ -1,9 +1,8 @@
-"""Training in a child Python process, so the process that watches it stays responsive.
+"""Training in a child Python process, apart from the process that watches it.
 
-A training step holds Python's GIL for most of its duration. Run in a thread of the
-dashboard's server, it made every page request wait for the GIL: a live-panel update whose own
-work is ~70 ms took ~365 ms (``benchmarks/dashboard_server_time.py``). In a child process the
-server only copies events from a pipe.
+The dashboard's server then never waits for the GIL behind a training step's Python work, its
+torch thread setting stays its own, and training that dies (out of memory, killed) leaves the
+server running and says so. The server only copies events from a pipe.
 
 ``in_subprocess(task)`` wraps a training task into a function of the shape ``TrainingJob``
 runs, ``train(callbacks=[...], stop_event=Event, log=callable) -> status``; the job cannot tell
