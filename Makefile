@@ -10,7 +10,8 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # first visit straight to a page's address (/training) shows "Page not found". One warm-up run,
 # started as soon as the server answers, ends that and fills the caches (the built-in cohort).
 define WARM_UP
-import time, urllib.request
+import signal, time, urllib.request
+signal.signal(signal.SIGINT, signal.SIG_DFL)   # Ctrl-C stops the server: end quietly with it
 base = "http://127.0.0.1:$(PORT)/_stcore/"
 for _ in range(240):
     try:
