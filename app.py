@@ -15,9 +15,10 @@ st.set_page_config(page_title="Health Gym Studio", page_icon="🩺", layout="wid
 # dialog over the right page when it is a sub-page (tests/e2e/test_deep_links.py); `make run`
 # makes a warm-up run as the server starts so users do not meet it. The default page is
 # served at the root whatever its url_path.
+TRAIN = st.Page("pages/train.py", title="Train", icon=":material/model_training:", url_path="training")
 PAGES = [
     st.Page("pages/data.py", title="Data", icon=":material/table_chart:", url_path="dataset", default=True),
-    st.Page("pages/train.py", title="Train", icon=":material/model_training:", url_path="training"),
+    TRAIN,
     st.Page("pages/compare.py", title="Compare", icon=":material/compare:", url_path="comparison"),
     st.Page("pages/generate.py", title="Generate", icon=":material/download:", url_path="generation"),
     st.Page("pages/runs.py", title="Runs", icon=":material/folder_open:", url_path="models"),
@@ -32,4 +33,4 @@ from pages._state import freeze_imported_objects, keep_settings  # noqa: E402
 freeze_imported_objects()
 keep_settings()
 page.run()
-render_sidebar(poll_job=page.url_path != "training")
+render_sidebar(poll_job=page.url_path != TRAIN.url_path)   # the Train page's live panel shows the job
