@@ -173,6 +173,16 @@ def test_boxcox_lambda_matches_scipy_maximum_likelihood():
         assert boxcox_lambda(sample) == pytest.approx(stats.boxcox_normmax(sample, method="mle"), abs=1e-5)
 
 
+def test_boxcox_keeps_lambda_where_the_column_can_be_decoded():
+    x = np.array([1469.52, 727.325, 717.36, 738.217])   # found by hypothesis: the likelihood's best λ is ≈ -5
+    transform = NumericTransform.fit(x, "boxcox")
+    positive_power = np.exp(transform.lmbda * np.log(x + transform.shift + transform.eps))
+    assert positive_power.min() >= 1e-7 * (1 - 1e-9)
+    np.testing.assert_allclose(transform.inverse(transform.forward(x)), x, rtol=1e-6, atol=1e-9)
+    coded = transform.forward(x).astype(np.float32)          # what the training tensor holds
+    np.testing.assert_allclose(transform.forward(transform.inverse(coded)), coded, atol=2 ** -24)
+
+
 @pytest.mark.parametrize("kind", ["boxcox", "log", "minmax"])
 def test_values_at_or_below_zero_still_round_trip(kind):
     x = np.array([-40.0, -3.5, 0.0, 0.0, 2.0, 17.0, 950.0])
