@@ -53,7 +53,7 @@ def test_train_writes_a_finished_run_and_reports_progress(trained):
     assert result.returncode == 0, result.stderr
     assert "epoch 1/1 | L " in result.stdout  # periodic progress lines when not on a terminal
     assert "checkpoint saved (epoch 1, step 4)" in result.stdout
-    assert f"finished: epoch 1/1, step 4" in result.stdout and str(run) in result.stdout
+    assert "finished: epoch 1/1, step 4" in result.stdout and str(run) in result.stdout
     info = RunFolder(run).read_info()
     assert (info["status"], info["epochs_done"], info["config"]["hidden_dim"]) == ("finished", 1, 16)
     assert info["data"]["source"]["kind"] == "file"

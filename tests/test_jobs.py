@@ -31,7 +31,6 @@ class FakeTraining:
         self.allowed = threading.Semaphore(0)
         self.done_steps = 0
         self.emitted = threading.Event()
-        self.steps_after_stop = 0
 
     def advance(self, n: int = 1) -> None:
         for _ in range(n):
@@ -41,7 +40,6 @@ class FakeTraining:
 
     def __call__(self, callbacks, stop_event, log):
         log("fake training started")
-        stop_seen_at = None
         while self.done_steps < self.steps:
             if stop_event.is_set():
                 log("checkpoint saved")
