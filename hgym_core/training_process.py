@@ -44,20 +44,17 @@ class TrainingProcessFailed(HGymError):
 
 def in_subprocess(task: Callable[..., str | None]) -> Callable[..., str | None]:
     """``task`` run in a fresh Python process, with the job's hooks relayed (see the module doc)."""
-    payload = pickle.dumps(task)   # fails here, in the caller, when the task cannot travel
-
     def train(callbacks: Iterable[Callable], stop_event: threading.Event, log: Callable[[str], None]) -> str | None:
         child = _spawn()
         log(f"training process {child.pid} started")
-        child.stdin.write(len(payload).to_bytes(8, "big") + payload)
-        child.stdin.flush()
         relay = threading.Thread(target=_relay_stop, args=(stop_event, child), daemon=True,
                                  name=f"hgym-stop-relay-{child.pid}")
         relay.start()
         try:
+            _send_task(child, task)
             return _follow(child, list(callbacks), log)
         finally:
-            child.stdin.close()    # a still-running child reads this as "stop"
+            child.stdin.close()    # a still-running child reads this as "stop" (or, before a task, ends)
             child.wait()
             relay.join()
 
@@ -69,6 +66,14 @@ def _spawn() -> subprocess.Popen:
         filter(None, [str(PACKAGE_ROOT), os.environ.get("PYTHONPATH")])))
     return subprocess.Popen([sys.executable, "-m", "hgym_core.training_process"], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, env=env)
+
+
+def _send_task(child: subprocess.Popen, task: Callable) -> None:
+    """Pickled here and dropped once written: held by the job instead, the bytes (85 MB for the
+    built-in cohort's table) would stay in the server for as long as the job is listed."""
+    payload = pickle.dumps(task)
+    child.stdin.write(len(payload).to_bytes(8, "big") + payload)
+    child.stdin.flush()
 
 
 def _relay_stop(stop_event: threading.Event, child: subprocess.Popen) -> None:

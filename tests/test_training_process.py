@@ -95,3 +95,10 @@ def test_the_childs_torch_threads_leave_the_server_alone():
     assert job.join(WAIT) and job.status == "finished", job.error
     assert any(f"child uses {target} thread" in line for line in job.snapshot().log)
     assert torch.get_num_threads() == before
+
+
+def test_a_task_that_cannot_be_pickled_fails_the_job_and_ends_its_child():
+    job = TrainingJob("local", in_subprocess(lambda **hooks: "finished")).start()
+    assert job.join(WAIT)
+    assert job.status == "failed" and "pickle" in job.error.lower()
+    assert job.snapshot().history["step"] == []
