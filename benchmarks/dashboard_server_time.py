@@ -97,10 +97,10 @@ def main() -> None:
 
     import numpy as np
 
-    from hgym_core.config import preset
-    from hgym_core.events import METRIC_COLUMNS
-    from hgym_core.tasks import fit_run
-    from hgym_core.training_process import in_subprocess
+    from hgym_core.gan.config import preset
+    from hgym_core.gan.events import METRIC_COLUMNS
+    from hgym_core.runs.tasks import fit_run
+    from hgym_core.runs.training_process import in_subprocess
     from pages._state import demo_dataset, job_registry, models_dir
 
     dataset = demo_dataset(args.patients, 0)

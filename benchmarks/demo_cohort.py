@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from hgym_core.demo import simulate_hiv_cohort  # noqa: E402
+from hgym_core.data.demo import simulate_hiv_cohort  # noqa: E402
 
 
 def main() -> None:

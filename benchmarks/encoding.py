@@ -27,9 +27,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from hgym_core.demo import simulate_hiv_cohort  # noqa: E402
-from hgym_core.encoding import Encoder  # noqa: E402
-from hgym_core.schema import Schema  # noqa: E402
+from hgym_core.data.demo import simulate_hiv_cohort  # noqa: E402
+from hgym_core.data.encoding import Encoder  # noqa: E402
+from hgym_core.data.schema import Schema  # noqa: E402
 
 
 PROXY_POOLS: list = []

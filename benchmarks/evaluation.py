@@ -1,7 +1,7 @@
 """Full evaluation report time (target: <= 60 s for 8,916 real vs 8,916 synthetic patients x 60
 months on a 2-core CPU, references included).
 
-Real, holdout and synthetic tables are three simulated HIV cohorts (hgym_core.demo, different
+Real, holdout and synthetic tables are three simulated HIV cohorts (hgym_core.data.demo, different
 seeds): 8,916 patients each for real and synthetic, and a holdout of ``--holdout`` patients
 (default 8,916, the worst case: every reference is as costly as its score). Prints seconds
 per score family (from the report's own timing) and the total, then the report's notes, which
@@ -21,10 +21,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from hgym_core.demo import simulate_hiv_cohort  # noqa: E402
+from hgym_core.data.demo import simulate_hiv_cohort  # noqa: E402
 from hgym_core.device import apply_cpu_threads, describe_device  # noqa: E402
 from hgym_core.evaluation import GROUPS, evaluate  # noqa: E402
-from hgym_core.schema import Schema  # noqa: E402
+from hgym_core.data.schema import Schema  # noqa: E402
 
 TARGET_SECONDS = 60.0
 

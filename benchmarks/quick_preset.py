@@ -24,10 +24,10 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from scipy.stats import ks_2samp  # noqa: E402
 
-from hgym_core.config import preset  # noqa: E402
-from hgym_core.demo import simulate_hiv_cohort  # noqa: E402
+from hgym_core.gan.config import preset  # noqa: E402
+from hgym_core.data.demo import simulate_hiv_cohort  # noqa: E402
 from hgym_core.device import apply_cpu_threads, describe_device  # noqa: E402
-from hgym_core.schema import Schema  # noqa: E402
+from hgym_core.data.schema import Schema  # noqa: E402
 from hgym_core.synthesizer import Synthesizer  # noqa: E402
 
 

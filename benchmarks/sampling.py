@@ -18,10 +18,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
 
-from hgym_core.config import TrainConfig  # noqa: E402
-from hgym_core.demo import simulate_hiv_cohort  # noqa: E402
+from hgym_core.gan.config import TrainConfig  # noqa: E402
+from hgym_core.data.demo import simulate_hiv_cohort  # noqa: E402
 from hgym_core.device import apply_cpu_threads, describe_device  # noqa: E402
-from hgym_core.schema import Schema  # noqa: E402
+from hgym_core.data.schema import Schema  # noqa: E402
 from hgym_core.synthesizer import Synthesizer  # noqa: E402
 
 

@@ -22,13 +22,13 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from hgym_core.config import TrainConfig  # noqa: E402
-from hgym_core.demo import simulate_hiv_cohort  # noqa: E402
-from hgym_core.encoding import Encoder  # noqa: E402
-from hgym_core.models import Critic, Generator  # noqa: E402
-from hgym_core.reference import reference_from_project, reference_iteration  # noqa: E402
-from hgym_core.schema import Schema  # noqa: E402
-from hgym_core.wgan import correlation_matrix, train_iteration  # noqa: E402
+from hgym_core.gan.config import TrainConfig  # noqa: E402
+from hgym_core.data.demo import simulate_hiv_cohort  # noqa: E402
+from hgym_core.data.encoding import Encoder  # noqa: E402
+from hgym_core.gan.models import Critic, Generator  # noqa: E402
+from hgym_core.gan.reference import reference_from_project, reference_iteration  # noqa: E402
+from hgym_core.data.schema import Schema  # noqa: E402
+from hgym_core.gan.wgan import correlation_matrix, train_iteration  # noqa: E402
 
 
 def cohort_batch(batch_size: int, length: int) -> tuple[list, torch.Tensor]:

@@ -21,14 +21,15 @@ import numpy as np
 import pandas as pd
 import torch
 
-from hgym_core.checkpoint import RunFolder, effective_status, now_iso
-from hgym_core.config import TrainConfig, check_resume_changes
+from hgym_core.runs.folder import RunFolder, now_iso
+from hgym_core.runs.listing import effective_status
+from hgym_core.gan.config import TrainConfig, check_resume_changes
 from hgym_core.device import resolve_device
-from hgym_core.encoding import EncodedCohort, Encoder
+from hgym_core.data.encoding import EncodedCohort, Encoder
 from hgym_core.errors import HGymError
-from hgym_core.models import Generator
-from hgym_core.schema import Schema
-from hgym_core.trainer import Callback, Log, Trainer
+from hgym_core.gan.models import Generator
+from hgym_core.data.schema import Schema
+from hgym_core.gan.trainer import Callback, Log, Trainer
 
 
 def fingerprint(cohort: EncodedCohort) -> str:

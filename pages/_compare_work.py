@@ -13,10 +13,11 @@ import pandas as pd
 import streamlit as st
 
 from hgym_core import plots
-from hgym_core.checkpoint import RunFolder, RunSummary
-from hgym_core.demo import HIV_NUMERIC
+from hgym_core.runs.folder import RunFolder
+from hgym_core.runs.listing import RunSummary
+from hgym_core.data.demo import HIV_NUMERIC
 from hgym_core.evaluation import GROUPS, EvaluationSettings, evaluate
-from hgym_core.schema import Schema, check
+from hgym_core.data.schema import Schema, check
 from pages import _state as state
 from pages._progress import ProgressBar
 

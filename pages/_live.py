@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from hgym_core.events import METRIC_COLUMNS
-from hgym_core.jobs import ACTIVE, TrainingJob
+from hgym_core.gan.events import METRIC_COLUMNS
+from hgym_core.runs.jobs import ACTIVE, TrainingJob
 from hgym_core.plots import REAL_COLOUR, SYNTHETIC_COLOUR, curriculum_changes, downsample_indices
 from pages import _format as fmt
 

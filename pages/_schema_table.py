@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from hgym_core.schema import Schema
+from hgym_core.data.schema import Schema
 
 COLUMNS = ["variable", "kind", "static", "transform", "unit", "categories"]
 

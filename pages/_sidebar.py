@@ -6,7 +6,7 @@ import sys
 
 import streamlit as st
 
-from hgym_core.jobs import ACTIVE
+from hgym_core.runs.jobs import ACTIVE
 from pages import _format as fmt
 from pages._state import current_dataset, current_run, job_registry
 

@@ -19,17 +19,16 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from hgym_core.checkpoint import CHECKPOINT_FILE, RunFolder, RunSummary, list_runs, sanitize_run_name
-from hgym_core.demo import HIV_CATEGORIES, HIV_STATIC, HIV_UNITS, simulate_hiv_cohort
+from hgym_core.runs.folder import CHECKPOINT_FILE, RunFolder, sanitize_run_name
+from hgym_core.runs.listing import RunSummary, list_runs
+from hgym_core.data.demo import DEMO_PATIENTS, DEMO_SEED, hiv_schema, simulate_hiv_cohort
 from hgym_core.errors import HGymError
-from hgym_core.io import read_table, write_table
-from hgym_core.jobs import JobRegistry
-from hgym_core.schema import Problem, Schema, Variable, check, validate
+from hgym_core.data.io import read_table, write_table
+from hgym_core.runs.jobs import JobRegistry
+from hgym_core.data.schema import Problem, Schema, Variable, check, validate
 from hgym_core.synthesizer import Synthesizer
 
 APP_DIR = Path(__file__).resolve().parent.parent
-DEMO_PATIENTS = 8916
-DEMO_SEED = 0
 
 
 def models_dir() -> Path:
@@ -59,25 +58,7 @@ class Dataset:
 @st.cache_data(max_entries=3, show_spinner="Simulating the built-in HIV cohort…")
 def _demo_table(n_patients: int, seed: int) -> tuple[pd.DataFrame, Schema]:
     frame = simulate_hiv_cohort(n_patients=n_patients, seed=seed)
-    return frame, hiv_schema(Schema.infer(frame))
-
-
-def hiv_schema(inferred: Schema) -> Schema:
-    """The inferred schema with the published labels (all of them, in their order) and units.
-
-    A small cohort may lack a label (or show a time-varying column constant by chance), so the
-    HIV columns' kind, labels and staticness come from the published table, not the sample.
-    """
-    def published(variable: Variable) -> Variable:
-        if variable.name in HIV_UNITS:
-            return replace(variable, kind="numeric", categories=None, unit=HIV_UNITS[variable.name])
-        if variable.name in HIV_CATEGORIES:
-            labels = list(HIV_CATEGORIES[variable.name])
-            return replace(variable, kind="binary" if len(labels) == 2 else "categorical", categories=labels,
-                           static=variable.name in HIV_STATIC)
-        return variable
-
-    return replace(inferred, variables=[published(v) for v in inferred.variables])
+    return frame, hiv_schema(frame)
 
 
 def demo_dataset(n_patients: int = DEMO_PATIENTS, seed: int = DEMO_SEED) -> Dataset:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from hgym_core.schema import Schema
+from hgym_core.data.schema import Schema
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)

@@ -11,7 +11,7 @@ import dataclasses
 import streamlit as st
 import torch
 
-from hgym_core.config import TrainConfig, preset
+from hgym_core.gan.config import TrainConfig, preset
 from hgym_core.errors import HGymError
 
 PREFIX = "train."

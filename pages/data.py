@@ -8,7 +8,7 @@ import streamlit as st
 
 from hgym_core import plots
 from hgym_core.errors import HGymError
-from hgym_core.schema import KINDS, TIME_MODES, TRANSFORMS, Schema
+from hgym_core.data.schema import KINDS, TIME_MODES, TRANSFORMS, Schema
 from pages import _format as fmt
 from pages import _state as state
 from pages._schema_table import schema_to_table, table_to_schema

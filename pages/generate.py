@@ -7,7 +7,7 @@ import time
 import streamlit as st
 
 from hgym_core.errors import HGymError
-from hgym_core.io import table_bytes
+from hgym_core.data.io import table_bytes
 from pages import _state as state
 from pages._progress import ProgressBar
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from hgym_core.checkpoint import RunFolder, delete_run, list_runs
+from hgym_core.runs.folder import RunFolder
+from hgym_core.runs.listing import delete_run, list_runs
 from hgym_core.errors import HGymError
 from hgym_core.plots import loss_figure
 from pages import _state as state

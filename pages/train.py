@@ -7,13 +7,14 @@ from functools import partial
 
 import streamlit as st
 
-from hgym_core.checkpoint import RunFolder, list_runs, run_path, sanitize_run_name
-from hgym_core.config import PRESETS
+from hgym_core.runs.folder import RunFolder, run_path, sanitize_run_name
+from hgym_core.runs.listing import list_runs
+from hgym_core.gan.config import PRESETS
 from hgym_core.device import describe_device
 from hgym_core.errors import HGymError
-from hgym_core.events import METRIC_COLUMNS
-from hgym_core.tasks import fit_run, resume_run
-from hgym_core.training_process import in_subprocess
+from hgym_core.gan.events import METRIC_COLUMNS
+from hgym_core.runs.tasks import fit_run, resume_run
+from hgym_core.runs.training_process import in_subprocess
 from pages import _state as state
 from pages import _train_form as form
 from pages._live import draw_panel, live_panel

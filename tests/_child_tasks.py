@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from hgym_core.errors import HGymError
-from hgym_core.events import TrainEvent
+from hgym_core.gan.events import TrainEvent
 
 
 def event(step: int, steps_target: int) -> TrainEvent:

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from hgym_core.checkpoint import RunFolder
-from hgym_core.config import TrainConfig
+from hgym_core.runs.folder import RunFolder
+from hgym_core.gan.config import TrainConfig
 from hgym_core.synthesizer import Synthesizer
 from pages._state import Dataset, demo_dataset
 

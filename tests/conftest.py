@@ -9,7 +9,7 @@ import torch
 @pytest.fixture(scope="session")
 def hiv_cohort():
     """A small simulated HIV ART cohort (the built-in data), 200 patients x 60 months."""
-    from hgym_core.demo import simulate_hiv_cohort
+    from hgym_core.data.demo import simulate_hiv_cohort
 
     return simulate_hiv_cohort(n_patients=200, seed=7)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hgym_core.encoding import Span
+from hgym_core.data.encoding import Span
 
 
 def make_spans(n_real: int, block_widths: tuple[int, ...]) -> list[Span]:

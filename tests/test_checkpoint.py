@@ -11,9 +11,10 @@ import pytest
 import torch
 from hypothesis import given, settings, strategies as st
 
-from hgym_core import checkpoint
-from hgym_core.checkpoint import (RunFolder, capture_rng_states, delete_run, list_runs, restore_rng_states, run_path,
-                                  sanitize_run_name)
+from hgym_core.runs import atomic, folder
+from hgym_core.gan.random_state import capture_rng_states, restore_rng_states
+from hgym_core.runs.folder import RunFolder, run_path, sanitize_run_name
+from hgym_core.runs.listing import delete_run, list_runs
 from hgym_core.errors import HGymError
 
 
@@ -88,9 +89,9 @@ def test_a_crash_in_the_middle_of_a_save_keeps_the_previous_checkpoint(tmp_path,
         raise OSError("disk full")
 
     if crash_in == "os.replace":
-        monkeypatch.setattr(checkpoint.os, "replace", crash)
+        monkeypatch.setattr(atomic.os, "replace", crash)
     else:
-        monkeypatch.setattr(checkpoint.torch, "save", crash)
+        monkeypatch.setattr(folder.torch, "save", crash)
     with pytest.raises(OSError, match="disk full"):
         run.save_checkpoint({"position": {"step": 2}, "weight": torch.ones(1000)})
     monkeypatch.undo()

@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 from hgym_core.cli import main
-from hgym_core.demo import simulate_hiv_cohort
-from hgym_core.schema import Schema
+from hgym_core.data.demo import simulate_hiv_cohort
+from hgym_core.data.schema import Schema
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -11,12 +11,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from hgym_core.checkpoint import RunFolder
+from hgym_core.runs.folder import RunFolder
 from hgym_core.cli import main
 from hgym_core.cli.train import progress_line
-from hgym_core.io import read_table
-from hgym_core.jobs import JobSnapshot
-from hgym_core.schema import Schema
+from hgym_core.data.io import read_table
+from hgym_core.runs.jobs import JobSnapshot
+from hgym_core.data.schema import Schema
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY_FLAGS = ["--epochs", "1", "--batch-size", "8", "--hidden-dim", "16", "--latent-dim", "16",

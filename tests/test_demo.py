@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 
 from hgym_core.cli import main
-from hgym_core.demo import (HIV_CATEGORIES, HIV_COLUMNS, HIV_NUMERIC, HIV_STATIC, HIV_UNITS,
+from hgym_core.data.demo import (HIV_CATEGORIES, HIV_COLUMNS, HIV_NUMERIC, HIV_STATIC, HIV_UNITS,
                             simulate_hiv_cohort)
 from hgym_core.errors import HGymError
-from hgym_core.io import read_table
+from hgym_core.data.io import read_table
 
 N_MARGINALS = 3000   # ±2 points is ~4 standard errors of a month-pooled share at this size
 

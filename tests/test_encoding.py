@@ -12,11 +12,11 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hgym_core.encoding import (GAP, PRESENT, EncodedCohort, Encoder, curriculum_batches, curriculum_lengths,
+from hgym_core.data.encoding import (GAP, PRESENT, EncodedCohort, Encoder, curriculum_batches, curriculum_lengths,
                                 missing_channel)
 from hgym_core.errors import HGymError
-from hgym_core.schema import Schema, Variable
-from hgym_core.transforms import NumericTransform, boxcox_lambda
+from hgym_core.data.schema import Schema, Variable
+from hgym_core.data.transforms import NumericTransform, boxcox_lambda
 
 # ---- helpers --------------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ import torch
 from hgym_core.evaluation import EvaluationSettings, evaluate
 from hgym_core.evaluation._tables import tabulate
 from hgym_core.evaluation.privacy import DistanceSpace
-from hgym_core.schema import Schema, Variable
+from hgym_core.data.schema import Schema, Variable
 
 SCHEMA = Schema("pid", "t", [Variable("CD4", "numeric"), Variable("VL", "numeric"),
                              Variable("Drug", "categorical", ["A", "B", "C"]), Variable("Flag", "binary", [0, 1])])

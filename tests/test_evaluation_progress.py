@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from hgym_core.demo import simulate_hiv_cohort
+from hgym_core.data.demo import simulate_hiv_cohort
 from hgym_core.evaluation import EvaluationSettings, evaluate
-from hgym_core.schema import Schema
+from hgym_core.data.schema import Schema
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

@@ -10,7 +10,7 @@ from hgym_core.errors import HGymError
 from hgym_core.evaluation import EvaluationSettings, evaluate
 from hgym_core.evaluation.detection import logistic_auc
 from hgym_core.evaluation.temporal import autocorrelation
-from hgym_core.schema import Schema, Variable
+from hgym_core.data.schema import Schema, Variable
 
 SCHEMA = Schema("pid", "t", [Variable("CD4", "numeric"), Variable("Sex", "binary", ["M", "F"], static=True),
                              Variable("Drug", "categorical", ["A", "B", "C"])])

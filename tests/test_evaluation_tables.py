@@ -10,7 +10,7 @@ from scipy.stats import ks_2samp
 from hgym_core.errors import HGymError
 from hgym_core.evaluation._stats import fisher_mean, ks_complement, pearson_matrix, roc_auc
 from hgym_core.evaluation._tables import tabulate
-from hgym_core.schema import Schema, Variable
+from hgym_core.data.schema import Schema, Variable
 
 SCHEMA = Schema("pid", "t", [
     Variable("CD4", "numeric"),

@@ -12,8 +12,8 @@ import time
 import pytest
 
 from hgym_core.errors import HGymError
-from hgym_core.events import METRIC_COLUMNS, TrainEvent
-from hgym_core.jobs import JobRegistry, TrainingJob
+from hgym_core.gan.events import METRIC_COLUMNS, TrainEvent
+from hgym_core.runs.jobs import JobRegistry, TrainingJob
 
 WAIT = 5.0  # generous upper bound for a thread hand-off on a loaded 2-core machine
 

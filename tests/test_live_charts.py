@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hgym_core.events import METRIC_COLUMNS
+from hgym_core.gan.events import METRIC_COLUMNS
 from pages._live import MAX_LABELS, MAX_POINTS, PANELS, SERIES_NAMES, _charts
 
 

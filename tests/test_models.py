@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from hgym_core.errors import HGymError
-from hgym_core.models import Critic, Generator, OutputHead, bidirectional_lstm_final_states
+from hgym_core.gan.models import Critic, Generator, OutputHead, bidirectional_lstm_final_states
 from tests.span_factory import make_spans
 
 SPANS = make_spans(3, (2, 4, 6, 4, 2))

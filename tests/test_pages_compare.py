@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from hgym_core.io import table_bytes
+from hgym_core.data.io import table_bytes
 from hgym_core.synthesizer import Synthesizer
 from pages import _compare_work as comparison
 from pages._progress import ProgressBar

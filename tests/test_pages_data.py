@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from hgym_core.errors import HGymError
-from hgym_core.io import table_bytes
+from hgym_core.data.io import table_bytes
 from pages import _state as state
 from pages._schema_table import schema_to_table, table_to_schema
 from tests._pages import folders, open_app, small_dataset, texts  # noqa: F401 - fixture

@@ -6,7 +6,7 @@ import io
 
 import pandas as pd
 
-from hgym_core.schema import Schema
+from hgym_core.data.schema import Schema
 from tests._pages import copy_run, folders, open_app, texts, tiny_run  # noqa: F401 - fixtures
 
 

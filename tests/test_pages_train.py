@@ -5,8 +5,8 @@ from __future__ import annotations
 import dataclasses
 import time
 
-from hgym_core.checkpoint import RunFolder
-from hgym_core.config import TrainConfig
+from hgym_core.runs.folder import RunFolder
+from hgym_core.gan.config import TrainConfig
 from pages._state import job_registry
 from pages._train_form import PREFIX
 from tests._pages import copy_run, folders, open_app, texts, tiny_run  # noqa: F401 - fixtures

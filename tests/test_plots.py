@@ -8,7 +8,7 @@ import pytest
 
 from hgym_core import plots
 from hgym_core.errors import HGymError
-from hgym_core.schema import Schema, Variable
+from hgym_core.data.schema import Schema, Variable
 
 
 def small_schema(time_mode: str = "step") -> Schema:

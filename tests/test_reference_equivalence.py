@@ -11,15 +11,15 @@ import copy
 import pytest
 import torch
 
-from hgym_core.config import TrainConfig
-from hgym_core.models import Critic, Generator
-from hgym_core.reference import (
+from hgym_core.gan.config import TrainConfig
+from hgym_core.gan.models import Critic, Generator
+from hgym_core.gan.reference import (
     reference_critic_losses,
     reference_from_project,
     reference_generator_losses,
     reference_iteration,
 )
-from hgym_core.wgan import correlation_matrix, critic_losses, generator_losses, train_iteration
+from hgym_core.gan.wgan import correlation_matrix, critic_losses, generator_losses, train_iteration
 from tests.span_factory import make_spans
 
 SPANS = make_spans(3, (2, 4, 6, 2))

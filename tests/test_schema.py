@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from hgym_core.errors import HGymError
-from hgym_core.schema import Schema, Variable
+from hgym_core.data.schema import Schema, Variable
+from hgym_core.data.demo import hiv_schema
 
 HIV_SCHEMA = {
     "VL": ("numeric", None, False), "CD4": ("numeric", None, False), "Rel CD4": ("numeric", None, False),
@@ -157,7 +158,10 @@ def test_cli_writes_the_built_in_cohorts_schema(tmp_path, capsys, monkeypatch, h
 
     monkeypatch.setattr(command, "simulate_hiv_cohort", lambda: hiv_cohort)   # small stand-in for the default
     assert main(["schema", "--out", str(tmp_path / "schema.json")]) == 0
-    assert Schema.load(tmp_path / "schema.json") == Schema.infer(hiv_cohort)
+    written = Schema.load(tmp_path / "schema.json")
+    assert written == hiv_schema(hiv_cohort)
+    assert written.variable("Ethnic").categories == ["Asian", "African", "Caucasian", "Other"]   # published order
+    assert written.variable("CD4").unit == "cells/µL"
     assert "wrote the schema of 13 variables" in capsys.readouterr().out
 
 

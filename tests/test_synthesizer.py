@@ -6,10 +6,10 @@ import pandas as pd
 import pytest
 import torch
 
-from hgym_core.checkpoint import RunFolder
-from hgym_core.config import TrainConfig
+from hgym_core.runs.folder import RunFolder
+from hgym_core.gan.config import TrainConfig
 from hgym_core.errors import HGymError
-from hgym_core.schema import Schema
+from hgym_core.data.schema import Schema
 from hgym_core.synthesizer import Synthesizer
 
 TINY = TrainConfig(epochs=1, batch_size=8, hidden_dim=16, latent_dim=16, curriculum=(4, 8), seed=5)

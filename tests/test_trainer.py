@@ -14,15 +14,15 @@ import pandas as pd
 import pytest
 import torch
 
-from hgym_core import trainer as trainer_module
-from hgym_core.checkpoint import RunFolder
-from hgym_core.config import TrainConfig
-from hgym_core.encoding import Encoder
+from hgym_core.gan import trainer as trainer_module
+from hgym_core.runs.folder import RunFolder
+from hgym_core.gan.config import TrainConfig
+from hgym_core.data.encoding import Encoder
 from hgym_core.errors import HGymError
-from hgym_core.events import METRIC_COLUMNS
-from hgym_core.jobs import TrainingJob
-from hgym_core.schema import Schema
-from hgym_core.trainer import Trainer, TrainingDiverged
+from hgym_core.gan.events import METRIC_COLUMNS
+from hgym_core.runs.jobs import TrainingJob
+from hgym_core.data.schema import Schema
+from hgym_core.gan.trainer import Trainer, TrainingDiverged
 
 TINY = TrainConfig(epochs=2, batch_size=8, hidden_dim=16, latent_dim=16, curriculum=(4, 8), seed=3)
 

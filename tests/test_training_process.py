@@ -13,8 +13,8 @@ from functools import partial
 import pytest
 import torch
 
-from hgym_core.jobs import TrainingJob
-from hgym_core.training_process import in_subprocess
+from hgym_core.runs.jobs import TrainingJob
+from hgym_core.runs.training_process import in_subprocess
 from tests import _child_tasks as tasks
 
 WAIT = 60.0   # a child process starts in about a second; generous for a loaded 2-core machine
@@ -75,8 +75,8 @@ def test_the_child_stops_cleanly_when_the_server_process_dies(tmp_path):
     server = textwrap.dedent(f"""
         import os, time
         from functools import partial
-        from hgym_core.jobs import TrainingJob
-        from hgym_core.training_process import in_subprocess
+        from hgym_core.runs.jobs import TrainingJob
+        from hgym_core.runs.training_process import in_subprocess
         from tests import _child_tasks as tasks
         job = TrainingJob("orphan", in_subprocess(partial(tasks.until_stopped, {str(marker)!r}))).start()
         while job.snapshot().step < 3:

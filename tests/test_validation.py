@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hgym_core.encoding import Encoder
+from hgym_core.data.encoding import Encoder
 from hgym_core.errors import HGymError
-from hgym_core.schema import Problem, Schema, Variable, check, validate
+from hgym_core.data.schema import Problem, Schema, Variable, check, validate
 
 SCHEMA = Schema("PatientID", "Timestep", [
     Variable("CD4", "numeric"),

@@ -9,9 +9,9 @@ import pytest
 import torch
 from torch import nn
 
-from hgym_core.config import TrainConfig
-from hgym_core.models import Critic, Generator
-from hgym_core.wgan import correlation_loss, correlation_matrix, gradient_penalty, train_iteration
+from hgym_core.gan.config import TrainConfig
+from hgym_core.gan.models import Critic, Generator
+from hgym_core.gan.wgan import correlation_loss, correlation_matrix, gradient_penalty, train_iteration
 from tests.span_factory import make_spans
 
 

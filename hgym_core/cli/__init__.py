@@ -23,13 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in SUBCOMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"hgym_core.cli.{name}")
-        except ModuleNotFoundError as missing:
-            if missing.name != f"hgym_core.cli.{name}":
-                raise
-            continue  # sub-command not written yet
-        module.register(subparsers)
+        importlib.import_module(f"hgym_core.cli.{name}").register(subparsers)
     return parser
 
 

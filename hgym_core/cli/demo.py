@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from hgym_core.demo import simulate_hiv_cohort
-from hgym_core.io import table_format, write_table
+from hgym_core.data.demo import DEMO_MONTHS, DEMO_PATIENTS, DEMO_SEED, simulate_hiv_cohort
+from hgym_core.data.io import table_format, write_table
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -15,9 +15,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Simulate people with HIV on antiretroviral therapy, one row per month, in the "
                     "Health Gym ART schema. The data is simulated, not patient data.",
     )
-    parser.add_argument("--patients", type=int, default=8916, help="number of people (default 8916)")
-    parser.add_argument("--months", type=int, default=60, help="months per person (default 60)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed; the same seed gives the same table")
+    parser.add_argument("--patients", type=int, default=DEMO_PATIENTS,
+                        help=f"number of people (default {DEMO_PATIENTS})")
+    parser.add_argument("--months", type=int, default=DEMO_MONTHS, help=f"months per person (default {DEMO_MONTHS})")
+    parser.add_argument("--seed", type=int, default=DEMO_SEED, help="random seed; the same seed gives the same table")
     parser.add_argument("--out", required=True, help="output file: .csv, .csv.gz or .parquet")
     parser.set_defaults(func=run)
 

@@ -38,7 +38,7 @@ def _run_folder(name: str) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
-    from hgym_core.io import table_format, write_table
+    from hgym_core.data.io import table_format, write_table
     from hgym_core.synthesizer import Synthesizer
 
     table_format(args.out)  # refuse an unknown extension before loading anything

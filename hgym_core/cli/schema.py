@@ -9,9 +9,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from hgym_core.demo import simulate_hiv_cohort
-from hgym_core.io import read_table
-from hgym_core.schema import Schema, validate
+from hgym_core.data.demo import hiv_schema, simulate_hiv_cohort
+from hgym_core.data.io import read_table
+from hgym_core.data.schema import Schema, validate
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -31,8 +31,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    table = read_table(args.data) if args.data else simulate_hiv_cohort()
-    schema = Schema.infer(table, id_column=args.id_column, time_column=args.time_column)
+    if args.data:
+        table = read_table(args.data)
+        schema = Schema.infer(table, id_column=args.id_column, time_column=args.time_column)
+    else:
+        table = simulate_hiv_cohort()
+        schema = hiv_schema(table)
     for problem in validate(table, schema):
         print(f"{problem.severity}: {problem.message}", file=sys.stderr)
     if args.out:

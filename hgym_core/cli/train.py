@@ -15,11 +15,11 @@ from functools import partial
 from pathlib import Path
 
 from hgym_core.cli._progress import ProgressLine
-from hgym_core.config import PRESETS, TrainConfig, check_resume_changes, preset
+from hgym_core.gan.config import PRESETS, TrainConfig, check_resume_changes, preset
 from hgym_core.errors import HGymError
-from hgym_core.jobs import JobSnapshot, TrainingJob
+from hgym_core.data.demo import DEMO_PATIENTS, DEMO_SEED
+from hgym_core.runs.jobs import JobSnapshot, TrainingJob
 
-DEMO_PATIENTS = 8916
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -43,7 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "extend a finished run")
     parser.add_argument("--demo-patients", type=int, default=DEMO_PATIENTS, metavar="N",
                         help=f"size of the built-in demo cohort when DATA is omitted (default {DEMO_PATIENTS})")
-    parser.add_argument("--demo-seed", type=int, default=0, metavar="S",
+    parser.add_argument("--demo-seed", type=int, default=DEMO_SEED, metavar="S",
                         help="seed of the built-in demo cohort (default 0)")
     parser.add_argument("--progress-every", type=float, default=10.0, metavar="SECONDS",
                         help="when output is not a terminal, print a progress line this often (default 10)")
@@ -102,8 +102,8 @@ def _overrides(args: argparse.Namespace) -> dict:
 
 def _load_data(args: argparse.Namespace, recorded: dict | None = None):
     """The table and its run.json source: DATA, else what a resumed run recorded, else the demo cohort."""
-    from hgym_core.demo import simulate_hiv_cohort
-    from hgym_core.io import read_table
+    from hgym_core.data.demo import simulate_hiv_cohort
+    from hgym_core.data.io import read_table
 
     if args.data:
         return read_table(args.data), {"kind": "file", "path": str(Path(args.data).resolve())}
@@ -119,9 +119,10 @@ def _load_data(args: argparse.Namespace, recorded: dict | None = None):
 
 def run(args: argparse.Namespace) -> int:
     # torch and friends load here, not at import: `python -m hgym_core --help` stays quick.
-    from hgym_core.checkpoint import RunFolder
-    from hgym_core.schema import Schema
-    from hgym_core.tasks import fit_run, resume_run
+    from hgym_core.runs.folder import RunFolder
+    from hgym_core.data.demo import hiv_schema
+    from hgym_core.data.schema import Schema
+    from hgym_core.runs.tasks import fit_run, resume_run
 
     changes = _overrides(args)
     if args.demo_patients < 2:
@@ -145,7 +146,8 @@ def run(args: argparse.Namespace) -> int:
         if RunFolder(args.out).exists():
             raise HGymError(f"'{args.out}' already holds a run; pick another --out, or add --resume to continue it.")
         df, source = _load_data(args)
-        schema = Schema.load(args.schema) if args.schema else Schema.infer(df)
+        schema = Schema.load(args.schema) if args.schema else (
+            hiv_schema(df) if source["kind"] == "demo" else Schema.infer(df))
         train = partial(fit_run, schema, config.validate(), df, args.out, source)
     job = TrainingJob(Path(args.out).name, train).start()
     _follow(job, args.progress_every)

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from hgym_core.errors import HGymError
-from hgym_core.schema import Schema
+from hgym_core.data.schema import Schema
 
 NUMERIC = "numeric"
 

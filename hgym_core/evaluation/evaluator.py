@@ -36,7 +36,7 @@ from hgym_core.evaluation._tables import Cohorts, tabulate
 from hgym_core.evaluation.progress import Progress, Stages
 from hgym_core.evaluation.report import Report, Score
 from hgym_core.evaluation.settings import GROUPS, EvaluationSettings
-from hgym_core.schema import Schema
+from hgym_core.data.schema import Schema
 
 FAMILIES = {"marginals": marginals, "relationships": relationships, "temporal": temporal,
             "detection": detection, "utility": utility, "privacy": privacy}

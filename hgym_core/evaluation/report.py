@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 Direction = Literal["higher", "lower", "target"]
-VERDICTS = ("good", "fair", "poor", "n/a")
+Verdict = Literal["good", "fair", "poor", "n/a"]
 SUMMARY_COLUMNS = ["group", "score", "variable", "value", "reference", "verdict"]
 
 
@@ -57,7 +57,7 @@ class ScoreSpec:
             return max(0.0, value - self.ideal)
         return abs(value - self.ideal)
 
-    def verdict(self, value: float | None, reference: float | None) -> str:
+    def verdict(self, value: float | None, reference: float | None) -> Verdict:
         if value is None or not math.isfinite(value):
             return "n/a"
         has_reference = reference is not None and math.isfinite(reference)

@@ -15,8 +15,8 @@ import pandas as pd
 import pytest
 from playwright.sync_api import Page, expect
 
-from hgym_core.demo import HIV_CATEGORIES, simulate_hiv_cohort
-from hgym_core.schema import Schema
+from hgym_core.data.demo import HIV_CATEGORIES, simulate_hiv_cohort
+from hgym_core.data.schema import Schema
 from tests.e2e.ui import click, number_after, number_input, open_page, set_number, set_text, settle, sidebar
 
 pytestmark = [pytest.mark.e2e, pytest.mark.journey]

@@ -78,10 +78,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from hgym_core.data.schema import Schema, Variable
 from hgym_core.errors import HGymError
 
 HIV_COLUMNS = [
@@ -103,6 +106,10 @@ HIV_CATEGORIES: dict[str, list] = {
 HIV_STATIC = ["Gender", "Ethnic"]
 HIV_NUMERIC = ["VL", "CD4", "Rel CD4"]
 HIV_UNITS = {"VL": "copies/mL", "CD4": "cells/µL", "Rel CD4": "%"}
+# The published cohort's size; the dashboard, the command line and the library default to it.
+DEMO_PATIENTS = 8916
+DEMO_MONTHS = 60
+DEMO_SEED = 0
 
 # --- People -------------------------------------------------------------------------------
 GENDER_SHARES = {"Male": 0.86, "Female": 0.14}
@@ -263,7 +270,8 @@ def _check_arguments(n_patients: int, seed: int, n_months: int) -> None:
                                      ("n_months", "--months", n_months, 1), ("seed", "--seed", seed, 0)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
             raise HGymError(f"{name} ({flag} on the command line) must be a whole number of at least "
-                            f"{least}, got {value!r}; the defaults are 8916 patients, 60 months, seed 0.")
+                            f"{least}, got {value!r}; the defaults are {DEMO_PATIENTS} patients, {DEMO_MONTHS} months, "
+                            f"seed {DEMO_SEED}.")
 
 
 def _draw_regimens(rng: np.random.Generator, allowed: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -289,7 +297,8 @@ def _carry_forward(values: np.ndarray, measured: np.ndarray) -> np.ndarray:
     return np.take_along_axis(values, last, axis=1)
 
 
-def simulate_hiv_cohort(n_patients: int = 8916, seed: int = 0, n_months: int = 60) -> pd.DataFrame:
+def simulate_hiv_cohort(n_patients: int = DEMO_PATIENTS, seed: int = DEMO_SEED,
+                        n_months: int = DEMO_MONTHS) -> pd.DataFrame:
     """Simulate ``n_patients`` people on ART for ``n_months`` months in the Health Gym ART schema.
 
     Rows are sorted by PatientID (0..n_patients-1) and Timestep (0..n_months-1); the columns are
@@ -423,3 +432,25 @@ def _to_frame(n, months, vl, cd4, rel_cd4, gender, ethnic, regimen_at, reg,
     columns["CD4 (M)"] = cd4_measured.ravel().astype(np.int64)
     columns["Drug (M)"] = drug_record.ravel().astype(np.int64)
     return pd.DataFrame(columns)[HIV_COLUMNS]
+
+
+def hiv_schema(cohort: pd.DataFrame | None = None) -> Schema:
+    """The built-in cohort's schema, the same for the dashboard, the command line and the library.
+
+    Inferred from ``cohort`` (a table from ``simulate_hiv_cohort``; a small default one when
+    omitted), then fixed to the published table: every label in its published order (a small
+    cohort may lack one, and inference would sort them alphabetically), the static variables,
+    and the units. So every entry point trains the same one-hot layout.
+    """
+    inferred = Schema.infer(simulate_hiv_cohort(n_patients=50) if cohort is None else cohort)
+
+    def published(variable: Variable) -> Variable:
+        if variable.name in HIV_UNITS:
+            return replace(variable, kind="numeric", categories=None, unit=HIV_UNITS[variable.name])
+        if variable.name in HIV_CATEGORIES:
+            labels = list(HIV_CATEGORIES[variable.name])
+            return replace(variable, kind="binary" if len(labels) == 2 else "categorical", categories=labels,
+                           static=variable.name in HIV_STATIC)
+        return variable
+
+    return replace(inferred, variables=[published(v) for v in inferred.variables])

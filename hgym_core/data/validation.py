@@ -4,7 +4,7 @@
 and how to avoid it). ``check(df, schema)`` raises one ``HGymError`` listing every error, or
 returns the table ready to encode: only the schema's columns, rows grouped by patient and in
 time order (rows out of order are sorted, not rejected), numbers stored as text converted.
-Re-exported from ``hgym_core.schema``.
+Re-exported from ``hgym_core.data.schema``.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import pandas as pd
 from hgym_core.errors import HGymError
 
 if TYPE_CHECKING:   # schema.py re-exports this module, so it is imported only for type hints
-    from hgym_core.schema import Schema
+    from hgym_core.data.schema import Schema
 
 MAX_CATEGORIES = 50
 EXAMPLE_ROWS = 5

@@ -24,14 +24,15 @@ from typing import Callable, Iterable
 import numpy as np
 import torch
 
-from hgym_core.checkpoint import RunFolder, capture_rng_states, now_iso, restore_rng_states
-from hgym_core.config import TrainConfig
+from hgym_core.gan.random_state import capture_rng_states, restore_rng_states
+from hgym_core.runs.folder import RunFolder, now_iso
+from hgym_core.gan.config import TrainConfig
 from hgym_core.device import apply_cpu_threads, describe_device, resolve_device
-from hgym_core.encoding import EncodedCohort, Encoder, curriculum_batches, curriculum_lengths
+from hgym_core.data.encoding import EncodedCohort, Encoder, curriculum_batches, curriculum_lengths
 from hgym_core.errors import HGymError
-from hgym_core.events import LOSS_COLUMNS, TrainEvent
-from hgym_core.models import Critic, Generator
-from hgym_core.wgan import correlation_matrix, train_iteration
+from hgym_core.gan.events import LOSS_COLUMNS, TrainEvent
+from hgym_core.gan.models import Critic, Generator
+from hgym_core.gan.wgan import correlation_matrix, train_iteration
 
 CHECKPOINT_FORMAT = 1
 Callback = Callable[[TrainEvent], None]

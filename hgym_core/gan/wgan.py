@@ -3,7 +3,7 @@
 ``train_iteration`` does ``n_critic`` critic updates on one real batch, then one generator
 update with the correlation term. Its losses are built by ``critic_losses`` and
 ``generator_losses`` so tests can compare them, gradient for gradient, with the plain
-reference in ``hgym_core.reference``.
+reference in ``hgym_core.gan.reference``.
 
 Random draws all come from one ``torch.Generator`` in a fixed order (per critic step: z, then
 α; generator step: z, then the cap level u when capping), so a seeded run is repeatable.
@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from hgym_core.config import TrainConfig
-from hgym_core.models import Critic, Generator
+from hgym_core.gan.config import TrainConfig
+from hgym_core.gan.models import Critic, Generator
 
 # Columns whose centred norm is below this are constant: their correlations are set to 0
 # (0/eps instead of 0/0), as the published code does, so they never produce NaN.

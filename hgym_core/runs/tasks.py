@@ -16,8 +16,8 @@ from typing import Any, Mapping
 
 import pandas as pd
 
-from hgym_core.config import TrainConfig
-from hgym_core.schema import Schema
+from hgym_core.gan.config import TrainConfig
+from hgym_core.data.schema import Schema
 from hgym_core.synthesizer import Synthesizer
 
 

@@ -5,7 +5,7 @@ Streamlit fragment polling every second, the command line's progress line) call
 ``snapshot()`` and get copies they can use without locking.
 
 A job runs any function called as ``train(callbacks=[...], stop_event=Event, log=callable)``
-that returns the final status ("finished" or "stopped") — ``hgym_core.tasks`` has the two
+that returns the final status ("finished" or "stopped") — ``hgym_core.runs.tasks`` has the two
 real ones. The thread only relays when the function runs elsewhere: the dashboard wraps its
 task with ``training_process.in_subprocess`` so training never holds the server's GIL::
 
@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Callable, Mapping, Sequence
 
 from hgym_core.errors import HGymError
-from hgym_core.events import METRIC_COLUMNS, TrainEvent
+from hgym_core.gan.events import METRIC_COLUMNS, TrainEvent
 
 TrainFunction = Callable[..., "str | None"]
 ACTIVE = ("running", "stopping")

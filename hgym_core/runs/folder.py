@@ -1,8 +1,7 @@
 """Run folders on disk: ``models/<run>/{run.json, schema.json, checkpoint.pt, metrics.csv}``.
 
-Everything a user would hate to lose lives here. Every file is written atomically (a temp
-file in the same folder, fsynced, then ``os.replace``), so a crash mid-save leaves the
-previous version in place. ``checkpoint.pt`` holds only tensors, dicts, lists, numbers and
+Everything a user would hate to lose lives here. Every file is written atomically
+(``runs/atomic.py``), so a crash mid-save leaves the previous version in place. ``checkpoint.pt`` holds only tensors, dicts, lists, numbers and
 strings, so it loads with ``torch.load(weights_only=True)`` and never runs pickled code.
 """
 
@@ -12,10 +11,7 @@ import csv
 import io
 import json
 import os
-import random
 import re
-import shutil
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Mapping
@@ -25,12 +21,12 @@ import pandas as pd
 import torch
 
 from hgym_core.errors import HGymError
+from hgym_core.runs.atomic import atomic_write, atomic_write_text
 
 RUN_FILE = "run.json"
 SCHEMA_FILE = "schema.json"
 CHECKPOINT_FILE = "checkpoint.pt"
 METRICS_FILE = "metrics.csv"
-STATUSES = ("created", "running", "stopped", "finished", "failed")
 
 
 def now_iso() -> str:
@@ -56,78 +52,6 @@ def run_path(models_dir: str | os.PathLike, name: str) -> Path:
     if path.parent != root:  # belt and braces: sanitize_run_name already forbids separators
         raise HGymError(f"Run name {name!r} would leave the models folder; choose a plain name.")
     return path
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make a rename durable; some file systems refuse to open a directory, which is harmless."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def atomic_write(path: Path, write) -> None:
-    """Call ``write(file)`` on a temp file next to ``path``, fsync it, then rename it over ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write(path, lambda handle: handle.write(text.encode("utf-8")))
-
-
-# --- RNG states as tensors (weights_only-safe) -------------------------------------------------
-
-def capture_rng_states(noise: torch.Generator) -> dict:
-    """Every random stream training touches: torch (CPU and CUDA), numpy, Python, and the noise generator."""
-    np_kind, np_keys, np_pos, np_has_gauss, np_gauss = np.random.get_state()
-    py_version, py_state, py_gauss = random.getstate()
-    return {
-        "torch": torch.get_rng_state(),
-        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-        "numpy": {"kind": np_kind, "keys": torch.from_numpy(np_keys.astype(np.int64)), "pos": int(np_pos),
-                  "has_gauss": int(np_has_gauss), "cached_gaussian": float(np_gauss)},
-        "python": {"version": py_version, "state": torch.tensor(py_state, dtype=torch.int64), "gauss_next": py_gauss},
-        "noise": noise.get_state(),
-        "noise_device": str(noise.device),
-    }
-
-
-def restore_rng_states(states: Mapping, noise: torch.Generator) -> bool:
-    """Restore what ``capture_rng_states`` saved; False when the noise stream could not be
-    restored because the run moved between CPU and CUDA (the caller reseeds it).
-
-    RNG states are CPU byte tensors whatever the device, so each is brought back to the CPU in
-    case the checkpoint was loaded with a CUDA map_location."""
-    torch.set_rng_state(states["torch"].cpu())
-    if states["cuda"] and torch.cuda.is_available() and len(states["cuda"]) == torch.cuda.device_count():
-        torch.cuda.set_rng_state_all([state.cpu() for state in states["cuda"]])
-    numpy_state = states["numpy"]
-    np.random.set_state((numpy_state["kind"], numpy_state["keys"].cpu().numpy().astype(np.uint32), numpy_state["pos"],
-                         numpy_state["has_gauss"], numpy_state["cached_gaussian"]))
-    python_state = states["python"]
-    random.setstate((python_state["version"], tuple(int(v) for v in python_state["state"].cpu().tolist()),
-                     python_state["gauss_next"]))
-    if torch.device(states["noise_device"]).type != noise.device.type:
-        return False
-    noise.set_state(states["noise"].cpu())
-    return True
 
 
 # --- the run folder ----------------------------------------------------------------------------
@@ -242,77 +166,3 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, Path):
         return str(value)
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
-
-
-# --- the models folder ---------------------------------------------------------------------------
-
-@dataclass
-class RunSummary:
-    """One line of the runs table."""
-    name: str
-    path: Path
-    status: str
-    epochs_done: int
-    epochs_target: int
-    w: float | None
-    corr: float | None
-    created: str
-    data: str
-    device: str
-    error: str | None
-
-
-def _process_alive(pid: Any) -> bool:
-    if not isinstance(pid, int) or pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def effective_status(info: Mapping[str, Any]) -> str:
-    """The stored status, except that a 'running' run whose process has died reads 'stopped':
-    its last checkpoint is intact and it can be resumed."""
-    status = info.get("status", "created")
-    if status == "running" and not _process_alive(info.get("pid")):
-        return "stopped"
-    return status
-
-
-def summarize_run(folder: RunFolder) -> RunSummary:
-    try:
-        info = folder.read_info()
-    except HGymError as problem:
-        return RunSummary(folder.name, folder.path, "failed", 0, 0, None, None, "", "", "", str(problem))
-    last = info.get("last_metrics") or {}
-    data = info.get("data") or {}
-    return RunSummary(
-        name=info.get("name", folder.name), path=folder.path, status=effective_status(info),
-        epochs_done=int(info.get("epochs_done", 0)), epochs_target=int(info.get("epochs_target", 0)),
-        w=last.get("w"), corr=last.get("corr"), created=info.get("created", ""),
-        data=data.get("description", "") if isinstance(data, dict) else str(data),
-        device=info.get("device", ""), error=info.get("error"),
-    )
-
-
-def list_runs(models_dir: str | os.PathLike) -> list[RunSummary]:
-    """Every run folder under ``models_dir`` (dashboard, CLI or library made), newest first."""
-    root = Path(models_dir)
-    if not root.is_dir():
-        return []
-    runs = [summarize_run(RunFolder(child)) for child in root.iterdir()
-            if child.is_dir() and (child / RUN_FILE).is_file()]
-    return sorted(runs, key=lambda run: (run.created, run.name), reverse=True)
-
-
-def delete_run(models_dir: str | os.PathLike, name: str) -> None:
-    path = run_path(models_dir, name)
-    if not (path / RUN_FILE).is_file():
-        raise HGymError(f"There is no run named '{name}' in {models_dir}.")
-    if effective_status(RunFolder(path).read_info()) == "running":
-        raise HGymError(f"Run '{name}' is training; stop it before deleting it.")
-    shutil.rmtree(path)

@@ -1,7 +1,7 @@
 """The plain Health Gym v1 training step, kept as the semantic reference.
 
 Written the way HEALTH_GYM_V1.md describes the published code, on purpose without the speed
-work of ``hgym_core.models`` / ``hgym_core.wgan``:
+work of ``hgym_core.gan.models`` / ``hgym_core.gan.wgan``:
 - a Python-loop LSTM cell (input and hidden Linear layers, gates f, i, o sigmoid, candidate
   tanh; s = f·s + i·a; h = o·tanh(s)) that reads each step as ``x[:, t, :]``;
 - separate forward and reverse LSTMs; per-block embeddings and softmaxes;
@@ -26,12 +26,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from hgym_core.config import TrainConfig
-from hgym_core.models import Critic, Generator, check_spans
-from hgym_core.wgan import StepMetrics, correlation_loss, correlation_matrix
+from hgym_core.gan.config import TrainConfig
+from hgym_core.gan.models import Critic, Generator, check_spans
+from hgym_core.gan.wgan import StepMetrics, correlation_loss, correlation_matrix
 
 if TYPE_CHECKING:
-    from hgym_core.encoding import Span
+    from hgym_core.data.encoding import Span
 
 # Row order of the reference's fused gate weights versus torch.nn.LSTM's (i, f, g, o).
 REFERENCE_GATES_FROM_TORCH = (1, 0, 2, 3)  # reference order: f, i, a (candidate), o

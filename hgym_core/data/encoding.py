@@ -30,9 +30,9 @@ import pyarrow
 import torch
 
 from hgym_core.errors import HGymError
-from hgym_core.schema import Schema
-from hgym_core.transforms import NumericTransform
-from hgym_core.validation import check, label_codes, patient_starts
+from hgym_core.data.schema import Schema
+from hgym_core.data.transforms import NumericTransform
+from hgym_core.data.validation import check, label_codes, patient_starts
 
 GAP = "__gap__"
 PRESENT = "__present__"

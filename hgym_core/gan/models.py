@@ -17,7 +17,7 @@ Measured and left out (CPU, torch 2.13): torch.compile of the penalty through to
 (same speed as eager, 37 s of compiling per length), oneDNN's 'bf16' fp32-matmul precision
 (within noise here, and it would round to bf16 on CPUs with AMX).
 
-The plain, published-style loop lives in ``hgym_core.reference``; tests check that both agree.
+The plain, published-style loop lives in ``hgym_core.gan.reference``; tests check that both agree.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from torch import Tensor, nn
 from hgym_core.errors import HGymError
 
 if TYPE_CHECKING:  # Span is only read through its attributes here.
-    from hgym_core.encoding import Span
+    from hgym_core.data.encoding import Span
 
 LEAKY_SLOPE = 0.1
 

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from hgym_core.errors import HGymError
-from hgym_core.validation import Problem, changes_within_patients, check, patient_starts, validate
+from hgym_core.data.validation import Problem, changes_within_patients, check, patient_starts, validate
 
 __all__ = ["Kind", "Transform", "TimeMode", "Variable", "Schema", "Problem", "validate", "check"]
 

@@ -11,9 +11,6 @@ import pandas as pd
 
 from hgym_core.errors import HGymError
 
-SUPPORTED = (".csv", ".csv.gz", ".parquet")
-
-
 def table_format(name: str) -> str:
     """'csv' or 'parquet' from a file name; HGymError for anything else."""
     lowered = name.lower()

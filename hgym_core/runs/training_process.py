@@ -7,7 +7,7 @@ server running and says so. The server only copies events from a pipe.
 ``in_subprocess(task)`` wraps a training task into a function of the shape ``TrainingJob``
 runs, ``train(callbacks=[...], stop_event=Event, log=callable) -> status``; the job cannot tell
 the difference. The task must be picklable (a module-level function or a ``functools.partial``
-of one, such as ``hgym_core.tasks.fit_run``).
+of one, such as ``hgym_core.runs.tasks.fit_run``).
 
 The protocol, over the child's standard streams:
 
@@ -35,7 +35,7 @@ from typing import Any, Callable, Iterable
 from hgym_core.errors import HGymError
 
 STOP = b"stop\n"
-PACKAGE_ROOT = Path(__file__).resolve().parent.parent   # the folder holding hgym_core, for the child's imports
+PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the folder holding hgym_core, for the child's imports
 
 
 class TrainingProcessFailed(HGymError):
@@ -64,7 +64,7 @@ def in_subprocess(task: Callable[..., str | None]) -> Callable[..., str | None]:
 def _spawn() -> subprocess.Popen:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         filter(None, [str(PACKAGE_ROOT), os.environ.get("PYTHONPATH")])))
-    return subprocess.Popen([sys.executable, "-m", "hgym_core.training_process"], stdin=subprocess.PIPE,
+    return subprocess.Popen([sys.executable, "-m", "hgym_core.runs.training_process"], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, env=env)
 
 
@@ -149,7 +149,7 @@ def _read_exactly(fd: int, size: int) -> bytes:
     while size:
         chunk = os.read(fd, size)
         if not chunk:
-            raise SystemExit("hgym_core.training_process: the server closed the pipe before sending a task")
+            raise SystemExit("hgym_core.runs.training_process: the server closed the pipe before sending a task")
         chunks.append(chunk)
         size -= len(chunk)
     return b"".join(chunks)

@@ -1,0 +1,1 @@
+"""Runs on disk and in the background: the run folder, atomic writes, listing, training jobs and the training process."""
