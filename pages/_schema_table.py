@@ -1,8 +1,8 @@
 """The schema as an editable table (one row per variable) and back.
 
 Category labels are edited as comma-separated text; reading them back matches each label to
-the table's own values, so 0/1 flags stay numbers and False/True stay booleans. The transform
-applies to numeric variables only, so other rows show it blank.
+the table's own values, so 0/1 flags stay numbers and False/True stay booleans. The transform,
+point values, "held" and the bounds apply to numeric variables only, so other rows show them blank.
 """
 
 from __future__ import annotations
@@ -10,13 +10,16 @@ from __future__ import annotations
 import pandas as pd
 
 from hgym_core.data.schema import Schema
+from hgym_core.errors import HGymError
 
-COLUMNS = ["variable", "kind", "static", "transform", "unit", "categories"]
+COLUMNS = ["variable", "kind", "static", "transform", "points", "held", "min", "max", "unit", "categories"]
 
 
 def schema_to_table(schema: Schema) -> pd.DataFrame:
     rows = [{"variable": v.name, "kind": v.kind, "static": v.static,
-             "transform": v.transform if v.kind == "numeric" else None, "unit": v.unit,
+             "transform": v.transform if v.kind == "numeric" else None,
+             "points": ", ".join(str(p) for p in v.points), "held": v.held,
+             "min": v.min, "max": v.max, "unit": v.unit,
              "categories": ", ".join(str(c) for c in v.categories or [])} for v in schema.variables]
     return pd.DataFrame(rows, columns=COLUMNS)
 
@@ -39,10 +42,25 @@ def table_to_schema(table: pd.DataFrame, schema: Schema, frame: pd.DataFrame) ->
             transform = _text(row["transform"]) or (variable.transform if variable.kind == "numeric" else "")
             if transform:
                 entry["transform"] = transform
+            entry |= {"points": _numbers(_text(row["points"]), variable.name), "held": bool(row["held"]),
+                      "min": _bound(row["min"]), "max": _bound(row["max"])}
         else:
             entry["categories"] = _labels(_text(row["categories"]), frame[variable.name])
         variables.append(entry)
     return Schema.from_dict({**schema.to_dict(), "variables": variables})
+
+
+def _numbers(text: str, name: str) -> list:
+    """Point values typed as '0, 72.5' (empty: none)."""
+    try:
+        return [_plain(float(token)) for token in text.replace(";", ",").split(",") if token.strip()]
+    except ValueError:
+        raise HGymError(f"Point values of '{name}' must be numbers separated by commas, e.g. '0, 72.5' "
+                        f"(got {text!r}); leave the cell empty for none.") from None
+
+
+def _bound(cell: object) -> float | None:
+    return None if cell is None or pd.isna(cell) else float(cell)
 
 
 def _text(cell: object) -> str:

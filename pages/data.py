@@ -176,6 +176,19 @@ with editor:
                 "Transform", options=TRANSFORMS, required=False, width="small",   # blank for labels
                 help="Numeric only: boxcox (Health Gym's), minmax or log, before scaling to [0, 1]; "
                      "blank for binary and categorical variables"),
+            "points": st.column_config.TextColumn(
+                "Point values", width="small",
+                help="Numeric only: exact values that hold many rows (a dose of 0, a set rate), separated by "
+                     "commas; synthetic values land on them exactly. Empty: none"),
+            "held": st.column_config.CheckboxColumn(
+                "Held", width="small", help="Numeric only: the value is held until changed (a regimen, an infusion "
+                                            "rate); synthetic patients repeat it exactly between changes"),
+            "min": st.column_config.NumberColumn("Min", width="small",
+                                                 help="Numeric only: synthetic values never go below it "
+                                                      "(empty: the smallest value in the data)"),
+            "max": st.column_config.NumberColumn("Max", width="small",
+                                                 help="Numeric only: synthetic values never go above it "
+                                                      "(empty: the largest value in the data)"),
             "unit": st.column_config.TextColumn("Unit", width="small", help="Shown on axes only"),
             "categories": st.column_config.TextColumn(
                 "Categories", width="large",

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -12,7 +13,7 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hgym_core.data.encoding import (GAP, PRESENT, EncodedCohort, Encoder, curriculum_batches, curriculum_lengths,
+from hgym_core.data.encoding import (GAP, PRESENT, START, EncodedCohort, Encoder, curriculum_batches, curriculum_lengths,
                                 missing_channel)
 from hgym_core.errors import HGymError
 from hgym_core.data.schema import Schema, Variable
@@ -79,9 +80,17 @@ def softmax_like(rng: np.random.Generator, encoder: Encoder, n: int, length: int
 # ---- layout and the plain Health Gym case ----------------------------------------------------
 
 
+def without_held(schema: Schema) -> Schema:
+    return replace(schema, variables=[replace(v, held=False) for v in schema.variables])
+
+
 def test_hiv_layout_is_reals_first_then_one_hot_blocks(hiv_cohort):
     schema = Schema.infer(hiv_cohort)
-    encoder = Encoder.fit(hiv_cohort, schema)
+    # The measurements are carried forward between visits: held until changed.
+    assert [v.name for v in schema.variables if v.held] == ["VL", "CD4", "Rel CD4"]
+    assert [s.name for s in Encoder.fit(hiv_cohort, schema).spans][-3:] == [
+        "VL (changed)", "CD4 (changed)", "Rel CD4 (changed)"]
+    encoder = Encoder.fit(hiv_cohort, without_held(schema))   # the published Health Gym layout
     names = [s.name for s in encoder.spans]
     assert names == ["VL", "CD4", "Rel CD4", "Gender", "Ethnic", "Base Drug Combo", "Comp. INI", "Comp. NNRTI",
                      "Extra PI", "Extra pk-En", "VL (M)", "CD4 (M)", "Drug (M)"]
@@ -319,8 +328,8 @@ def test_irregular_times_become_a_gap_channel_and_come_back_exactly():
     schema = Schema.infer(table)
     assert (schema.time_column, schema.time_mode) == ("Day", "irregular")
     encoder = Encoder.fit(table, schema)
-    reals = [s.name for s in encoder.spans if s.kind == "real"]
-    assert reals == ["VL", "CD4", GAP]
+    reals = [(s.name, s.static) for s in encoder.spans if s.kind == "real"]
+    assert reals == [("VL", False), ("CD4", False), (GAP, False), (START, True)]   # patients start on different days
     assert_round_trip(table, encoder.decode(encoder.encode(table).data), encoder)
 
 
@@ -445,8 +454,7 @@ def test_round_trip_over_generated_schemas(generated):
     encoder = Encoder.fit(df, schema)
     cohort = encoder.encode(df)
     decoded = encoder.decode(cohort.data)
-    # Ids are rebuilt as 0..N-1 in the table's own id type; the rest comes back as it was.
-    expected = df.assign(id=pd.factorize(df["id"])[0].astype(str))
-    assert_round_trip(expected, decoded, encoder)
+    # Ids are renumbered in the table's own form (P00, P01, …); the rest comes back as it was.
+    assert_round_trip(df, decoded, encoder)
     rebuilt = Encoder.from_dict(json.loads(json.dumps(encoder.to_dict())))
     assert torch.equal(rebuilt.encode(df).data, cohort.data)

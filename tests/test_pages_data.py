@@ -75,7 +75,7 @@ def test_an_upload_with_text_in_a_numeric_column_is_kept_and_its_problem_blocks_
     dataset = state.accept_upload(with_stray_cd4(cohort), "typo.csv")
     assert dataset.schema.variable("CD4").kind == "numeric" and len(state.saved_uploads()) == 1
     [problem] = [p for p in state.problems(dataset) if p.severity == "error"]
-    assert problem.column == "CD4" and problem.rows == [3]
+    assert problem.column == "CD4" and problem.rows == [5]   # spreadsheet row: header = row 1
     assert "replace 'abc' with a number or leave it empty" in problem.message
 
     at = open_app()

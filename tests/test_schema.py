@@ -149,7 +149,7 @@ def test_cli_prints_the_inferred_schema_of_a_table(tmp_path, capsys):
     schema = Schema.from_json(captured.out)
     assert (schema.id_column, schema.time_column) == ("subject", "visit")
     assert schema.variable("smoker").static and schema.variable("weight").kind == "numeric"
-    assert "warning: Column 'junk' has the same label" in captured.err
+    assert "warning: Column 'junk' has the same value" in captured.err
 
 
 def test_cli_writes_the_built_in_cohorts_schema(tmp_path, capsys, monkeypatch, hiv_cohort):
@@ -172,13 +172,38 @@ def test_cli_reports_a_missing_file_readably(tmp_path, capsys):
     assert "was not found" in capsys.readouterr().err
 
 
-def test_infer_keeps_numbers_with_empty_cells_numeric_so_missingness_is_learned():
+def test_infer_reads_codes_with_empty_cells_as_labels_not_numbers():
+    """0/1 signs and few-level codes with gaps are labels (the gap becomes a "missing" class); they
+    used to be inferred numeric and came back as 0.000365, 0.0317, …"""
     df = pd.DataFrame({"id": np.repeat([1, 2], 3), "time": np.tile([0, 1, 2], 2),
                        "flag": [0, 1, np.nan, 1, 0, 0], "grade": [1, 2, 3, np.nan, 2, 1],
                        "note": ["a", None, "b", "a", "b", "c"]})
     schema = Schema.infer(df)
-    assert [(v.name, v.kind) for v in schema.variables] == [("flag", "numeric"), ("grade", "numeric"),
-                                                             ("note", "categorical")]
+    assert [(v.name, v.kind, v.categories) for v in schema.variables] == [
+        ("flag", "binary", [0, 1]), ("grade", "categorical", [1, 2, 3]), ("note", "categorical", ["a", "b", "c"])]
+
+
+def test_infer_reads_a_zero_half_one_sign_as_categorical():
+    edema = [0, 0.5, 1, 0, 0] * 4 + [np.nan] * 4   # pbcseq's edema: 0 / 0.5 / 1 with gaps
+    df = pd.DataFrame({"id": np.repeat(np.arange(6), 4), "time": np.tile(np.arange(4), 6), "edema": edema})
+    variable = Schema.infer(df).variable("edema")
+    assert (variable.kind, variable.categories) == ("categorical", [0, 0.5, 1])
+
+
+def test_infer_finds_point_masses_held_values_and_keeps_bounds_open():
+    """A zero-inflated infusion rate held between changes, a lab that moves: their properties."""
+    rng = np.random.default_rng(0)
+    changes = np.where(rng.random(50) < 0.7, 0.0, rng.uniform(72, 750, 50).round(2))
+    rate = np.repeat(changes, 4)              # each value held for four rows
+    lab = rng.normal(50, 10, 200).round(1)
+    df = pd.DataFrame({"id": np.repeat(np.arange(20), 10), "time": np.tile(np.arange(10), 20),
+                       "rate": rate, "lab": lab})
+    schema = Schema.infer(df)
+    rate_variable, lab_variable = schema.variable("rate"), schema.variable("lab")
+    assert rate_variable.kind == "numeric" and rate_variable.points == [0] and rate_variable.held
+    assert rate_variable.mixed
+    assert lab_variable.points == [] and not lab_variable.held and not lab_variable.mixed
+    assert (rate_variable.min, rate_variable.max) == (None, None)   # bounds: the observed range unless set
 
 
 def cohort_with(column: list) -> pd.DataFrame:

@@ -60,7 +60,7 @@ def test_labels_not_in_the_schema_are_listed_with_example_rows():
     df = table()
     df.loc[[2, 7], "Regimen"] = "Z"
     problem = only(validate(df, SCHEMA), "Regimen")
-    assert problem.rows == [2, 7] and "['Z']" in problem.message and "rows 2, 7" in problem.message
+    assert problem.rows == [4, 9] and "['Z']" in problem.message and "spreadsheet rows 4, 9" in problem.message   # header = row 1
     assert_names_column_and_fix(problem, "Regimen", "add them to the categories")
 
 
@@ -69,7 +69,7 @@ def test_text_in_a_numeric_column():
     df["CD4"] = df["CD4"].astype(str)
     df.loc[4, "CD4"] = "n/a"
     problem = only(validate(df, SCHEMA), "CD4")
-    assert problem.rows == [4] and "'n/a'" in problem.message and "rows 4" in problem.message
+    assert problem.rows == [6] and "'n/a'" in problem.message and "spreadsheet row 6" in problem.message
     assert_names_column_and_fix(problem, "CD4", "replace 'n/a' with a number or leave it empty")
     assert_names_column_and_fix(problem, "CD4", "change the variable's kind to categorical")
 
@@ -81,7 +81,7 @@ def test_stray_text_in_an_inferred_measurement_is_listed_with_every_value_and_ro
     schema = Schema.infer(df)   # 58 of 60 cells are numbers: numeric, so the 2 stray cells are reported
     assert schema.variable("CD4").kind == "numeric"
     problem = only(validate(df, schema), "CD4")
-    assert problem.rows == [3, 11] and "2 row(s)" in problem.message and "rows 3, 11" in problem.message
+    assert problem.rows == [5, 13] and "2 row(s)" in problem.message and "spreadsheet rows 5, 13" in problem.message
     assert_names_column_and_fix(problem, "CD4", "replace 'abc', ' 12,5' with numbers or leave those cells empty")
     with pytest.raises(HGymError, match="'CD4'"):
         check(df, schema)
@@ -99,7 +99,7 @@ def test_numbers_stored_as_text_are_converted():
 def test_duplicate_patient_time_rows():
     df = pd.concat([table(), table().iloc[[5]]], ignore_index=True)
     problem = only(validate(df, SCHEMA), "Timestep")
-    assert set(problem.rows) == {5, 12}
+    assert set(problem.rows) == {7, 14}
     assert "'PatientID'" in problem.message
     assert_names_column_and_fix(problem, "Timestep", "keep one row per patient per time step")
 
@@ -136,15 +136,15 @@ def test_infinite_values():
     df.loc[3, "CD4"] = np.inf
     df.loc[9, "CD4"] = -np.inf
     problem = only(validate(df, SCHEMA), "CD4")
-    assert problem.rows == [3, 9]
+    assert problem.rows == [5, 11]
     assert_names_column_and_fix(problem, "CD4", "replace those cells")
 
 
-def test_zero_or_negative_values_under_boxcox_warn_with_the_shift():
+def test_negative_values_under_boxcox_warn_with_the_shift_and_zero_does_not():
     df = table()
-    df.loc[[1, 6], "CD4"] = [0.0, -20.0]
+    df.loc[[1, 6], "CD4"] = [0.0, -20.0]   # zero needs no shift: Box-Cox adds 1e-3 first
     problem = only(validate(df, SCHEMA), "CD4", "warning")
-    assert problem.rows == [1, 6] and "shifted by 20" in problem.message
+    assert problem.rows == [8] and "shifted by 20" in problem.message and "-0" not in problem.message
     assert_names_column_and_fix(problem, "CD4", "set 'CD4' transform to 'minmax'")
     minmax = Schema.from_dict({**SCHEMA.to_dict(), "variables": [
         {"name": "CD4", "kind": "numeric", "transform": "minmax"}, *SCHEMA.to_dict()["variables"][1:]]})
@@ -167,14 +167,14 @@ def test_rows_out_of_time_order_are_sorted_not_rejected():
     assert encoder.encode(shuffled).data.equal(encoder.encode(df).data)
 
 
-def test_empty_cells_in_keys_and_labels():
+def test_empty_cells_in_keys_block_and_in_labels_do_not():
     df = table()
     df["PatientID"] = df["PatientID"].astype(float)
     df.loc[2, "PatientID"] = np.nan
     df.loc[5, "Regimen"] = None
     problems = validate(df, SCHEMA)
     assert_names_column_and_fix(only(problems, "PatientID"), "PatientID", "give every row its patient's id")
-    assert_names_column_and_fix(only(problems, "Regimen"), "Regimen", "fill them with a label")
+    assert not [p for p in problems if p.column == "Regimen"]   # an empty label is learned as "missing"
 
 
 def test_time_must_be_a_number():
@@ -188,7 +188,7 @@ def test_a_step_counter_with_skipped_steps_points_to_irregular_time():
     df = table()
     df.loc[df["PatientID"] == 1, "Timestep"] = [0, 1, 5]
     problem = only(validate(df, SCHEMA), "Timestep")
-    assert problem.rows == [5]
+    assert problem.rows == [7]
     assert_names_column_and_fix(problem, "Timestep", "set the schema's time_mode to 'irregular'")
     irregular = Schema(SCHEMA.id_column, SCHEMA.time_column, SCHEMA.variables, "irregular")
     assert validate(df, irregular) == []
@@ -198,7 +198,7 @@ def test_a_static_variable_that_changes_within_a_patient_warns():
     df = table()
     df.loc[4, "Gender"] = "Female"   # patient 1 is Male otherwise
     problem = only(validate(df, SCHEMA), "Gender", "warning")
-    assert problem.rows == [4, 5]   # where it changes, and changes back
+    assert problem.rows == [6, 7]   # where it changes, and changes back
     assert_names_column_and_fix(problem, "Gender", "untick 'static'")
 
 
@@ -212,3 +212,18 @@ def test_every_problem_is_reported_at_once():
         check(df, SCHEMA)
     message = str(error.value)
     assert "4 problem(s)" in message and all(f"'{c}'" in message for c in ("Gender", "Timestep", "Regimen", "CD4"))
+
+
+def test_a_problem_in_many_rows_gives_the_count_and_the_first_spreadsheet_rows():
+    df = table(n_patients=10)
+    df.loc[3:16, "Regimen"] = "Z"   # 14 rows
+    problem = only(validate(df, SCHEMA), "Regimen")
+    assert "14 rows, e.g. spreadsheet rows 5, 6, 7, 8, 9" in problem.message
+
+
+def test_values_beyond_schema_bounds_warn_that_synthetic_values_stay_inside():
+    df = table()
+    bounded = Schema.from_dict({**SCHEMA.to_dict(), "variables": [
+        {"name": "CD4", "kind": "numeric", "max": 500}, *SCHEMA.to_dict()["variables"][1:]]})
+    problem = only(validate(df, bounded), "CD4", "warning")
+    assert "beyond its schema max 500" in problem.message and "widen or clear" in problem.message

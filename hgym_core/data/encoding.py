@@ -2,11 +2,19 @@
 
 Feature layout (the span table the critic's soft embeddings read):
 1. reals, one channel each, in [0, 1]: the numeric variables in schema order (Box-Cox/log/min-max,
-   see ``transforms.py``), then ``__gap__`` (time since the previous row; the first row holds the
-   time since the cohort's earliest start) when the schema's time mode is irregular;
-2. one-hot blocks: binary and categorical variables in schema order, then a 2-class
-   ``<var> (missing)`` block for each numeric variable with any empty cell (class 1 = missing),
-   then a 2-class ``__present__`` block (class 1 = row present) only when patients' lengths vary.
+   see ``transforms.py``; a mixed column's channel holds its continuous part), then, for irregular
+   times, ``__gap__`` (time since the previous row) and ``__start__`` (the time of the patient's
+   first row; no channel when every patient starts at the same time);
+2. one-hot blocks: binary and categorical variables in schema order, each with one more class,
+   "missing", when the variable has empty cells; a ``<var> (mode)`` block for each mixed numeric
+   (which exact point value, or "continuous", or "missing"); a 2-class ``<var> (missing)`` block for
+   each other numeric with empty cells; a 2-class ``<var> (changed)`` block for each numeric held
+   until changed (class 1: a new value in this row); a 2-class ``__present__`` block (class 1 = row
+   present) when patients' lengths vary, and, with ``length_block``, a static ``__length__`` block
+   (class k = k + 1 rows) that a static head generates once per patient.
+
+Spans of static variables (and ``__start__``, ``__length__``) are marked ``static``: one value per
+patient, repeated at every step, so a model may generate them once.
 
 Patients shorter than T are padded by repeating their last row with ``__present__`` set to
 "absent", so padding never adds artificial zeros to the correlations and every block stays a
@@ -15,12 +23,15 @@ valid one-hot vector (a generator's softmax cannot produce an all-zero block).
 Decoding takes exact encodings or raw generator outputs (sigmoid reals, softmax blocks): reals
 are clipped into [0, 1] and inverted, blocks are read by argmax; static variables take the
 patient's majority class (numeric ones the mean over the patient's rows), so each decoded
-patient holds one value. Everything is vectorised over rows: no per-patient Python loops.
+patient holds one value. Numbers come back as the table wrote them: inside their bounds, rounded
+to the column's decimals, exactly on a point value when the mode says so, repeated exactly
+between changes when held. Everything is vectorised over rows: no per-patient Python loops.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Iterator, Literal
 
@@ -29,28 +40,43 @@ import pandas as pd
 import pyarrow
 import torch
 
-from hgym_core.errors import HGymError
-from hgym_core.data.schema import Schema
+from hgym_core.data.schema import Schema, Variable
 from hgym_core.data.transforms import NumericTransform
 from hgym_core.data.validation import check, label_codes, patient_starts
+from hgym_core.errors import HGymError
 
 GAP = "__gap__"
+START = "__start__"
 PRESENT = "__present__"
+LENGTH = "__length__"
 EMBED_DIM = {"real": 1, "bin": 2, "cat": 4}
+ENCODER_FORMAT = 2
+MAX_DECIMALS = 6
+# The share of a column's values that must already be round at d decimals for d to be its precision.
+ROUND_SHARE = 0.99
 
 
 def missing_channel(name: str) -> str:
     return f"{name} (missing)"
 
 
+def mode_channel(name: str) -> str:
+    return f"{name} (mode)"
+
+
+def changed_channel(name: str) -> str:
+    return f"{name} (changed)"
+
+
 @dataclass(frozen=True)
 class Span:
-    name: str                 # variable name; extra channels: "<var> (missing)", "__present__", "__gap__"
+    name: str                 # variable name; extra channels: "<var> (missing|mode|changed)", "__gap__", …
     kind: Literal["real", "bin", "cat"]
     n_classes: int            # 1 for real, 2 for bin, k for cat
     embed_dim: int            # critic soft-embedding size: real 1, bin 2, cat 4
     start: int
     end: int                  # [start, end) in the feature vector
+    static: bool = False      # one value per patient, repeated at every step
 
 
 @dataclass
@@ -65,6 +91,7 @@ class _Rows:
     """A checked table's row structure: rows grouped by patient, in time order."""
 
     table: pd.DataFrame
+    first: np.ndarray         # True at each patient's first row
     starts: np.ndarray        # first row of each patient
     lengths: np.ndarray       # rows per patient
     patient: np.ndarray       # patient index of each row
@@ -73,51 +100,68 @@ class _Rows:
     @classmethod
     def of(cls, table: pd.DataFrame, id_column: str) -> "_Rows":
         first = patient_starts(table[id_column])
+        return cls.from_first(table, first)
+
+    @classmethod
+    def from_first(cls, table: pd.DataFrame | None, first: np.ndarray) -> "_Rows":
         starts = np.flatnonzero(first)
         lengths = np.diff(np.append(starts, len(first)))
         patient = np.cumsum(first) - 1
-        return cls(table, starts, lengths, patient, np.arange(len(first)) - starts[patient])
+        return cls(table, first, starts, lengths, patient, np.arange(len(first)) - starts[patient])
 
 
 class Encoder:
     """Fitted per-variable parameters plus the span layout; JSON-safe through to_dict/from_dict."""
 
     def __init__(self, schema: Schema, state: dict):
+        if state.get("format") != ENCODER_FORMAT:
+            raise HGymError(f"The saved encoder has format {state.get('format', 1)!r}; this version reads format "
+                            f"{ENCODER_FORMAT}. The run was trained by an earlier version: train a new run.")
         self.schema = schema
         self.state = state
         self.transforms = {name: NumericTransform.from_dict(p) for name, p in state["transforms"].items()}
         self.max_length: int = state["max_length"]
-        self.spans: list[Span] = _layout(schema, list(state["fills"]), state["variable_lengths"])
+        self.spans: list[Span] = _layout(schema, state)
         self.n_features: int = self.spans[-1].end if self.spans else 0
         self._span = {span.name: span for span in self.spans}
 
+    @property
+    def static_spans(self) -> list[Span]:
+        return [span for span in self.spans if span.static]
+
     # ---- fit ----------------------------------------------------------------------------
     @classmethod
-    def fit(cls, df: pd.DataFrame, schema: Schema) -> "Encoder":
+    def fit(cls, df: pd.DataFrame, schema: Schema, length_block: bool = False) -> "Encoder":
+        """Fit on ``df``; ``length_block`` adds the static ``__length__`` block (for a model that
+        generates each patient's length once) when lengths vary."""
         table = check(df, schema)
         rows = _Rows.of(table, schema.id_column)
         transforms: dict[str, dict] = {}
-        fills: dict[str, float] = {}   # encoded value put in empty cells, per variable with any
+        variables: dict[str, dict] = {}
         for variable in schema.variables:
-            if variable.kind != "numeric":
-                continue
-            values = table[variable.name].to_numpy(dtype=np.float64, na_value=np.nan)
-            empty = np.isnan(values)
-            transform = NumericTransform.fit(values[~empty], variable.transform)
-            transforms[variable.name] = transform.to_dict()
-            if empty.any():   # the median code keeps filled cells mid-distribution
-                fills[variable.name] = float(np.median(transform.forward(values[~empty])))
+            column = table[variable.name]
+            if variable.kind == "numeric":
+                variables[variable.name], transform = _fit_numeric(variable, column)
+                transforms[variable.name] = transform.to_dict()
+            else:
+                variables[variable.name] = {"missing": bool(column.isna().any())}
         time_state = _fit_time(table[schema.time_column], rows)
         if schema.time_mode == "irregular":
-            gaps = _gaps(table[schema.time_column], rows, time_state["start"])
-            transforms[GAP] = NumericTransform.fit(gaps, "minmax").to_dict()
+            gaps = _later_gaps(table[schema.time_column], rows)
+            transforms[GAP] = NumericTransform.fit(gaps, "boxcox" if len(gaps) and gaps.min() > 0 else "minmax").to_dict()
+            if time_state["start_varies"]:
+                firsts = table[schema.time_column].to_numpy(dtype=np.float64)[rows.starts]
+                transforms[START] = NumericTransform.fit(firsts, "minmax").to_dict()
         state = {
+            "format": ENCODER_FORMAT,
             "columns": [c for c in df.columns if c in set(schema.columns)],
             "dtypes": {c: str(table[c].dtype) for c in schema.columns},   # numbers given as text are numbers now
             "max_length": int(rows.lengths.max()),
             "variable_lengths": bool(rows.lengths.min() != rows.lengths.max()),
-            "fills": fills,   # its keys, in schema order, are the variables with a missing block
+            "length_block": bool(length_block and rows.lengths.min() != rows.lengths.max()),
+            "variables": variables,
             "time": time_state,
+            "ids": _fit_ids(table[schema.id_column].to_numpy()[rows.starts]),
             "transforms": transforms,
         }
         return cls(schema, state)
@@ -133,28 +177,45 @@ class Encoder:
         self._check_lengths(rows)
         features = np.zeros((len(table), self.n_features), dtype=np.float32 if dtype == torch.float32 else np.float64)
         for variable in self.schema.variables:
-            span = self._span[variable.name]
             column = table[variable.name]
             if variable.kind == "numeric":
-                values = column.to_numpy(dtype=np.float64, na_value=np.nan)
-                encoded = self.transforms[variable.name].forward(values)
-                if variable.name in self.state["fills"]:
-                    absent = np.isnan(values)
-                    encoded[absent] = self.state["fills"][variable.name]
-                    _one_hot(features, self._span[missing_channel(variable.name)], absent.astype(np.int64))
-                elif np.isnan(values).any():
-                    raise HGymError(f"Column '{variable.name}' has empty cells, but the encoder was fitted on a "
-                                    "table where it had none; fit the encoder on this table (or one like it).")
-                features[:, span.start] = encoded
-            else:
-                codes = label_codes(column, variable.categories)
-                _one_hot(features, span, codes)
+                self._encode_numeric(features, variable, column.to_numpy(dtype=np.float64, na_value=np.nan), rows)
+            elif variable.name in self._span:
+                self._encode_labels(features, variable, column)
         if GAP in self._span:
-            gaps = _gaps(table[self.schema.time_column], rows, self.state["time"]["start"])
+            times = table[self.schema.time_column].to_numpy(dtype=np.float64)
+            gaps = np.diff(times, prepend=times[0])
+            gaps[rows.first] = self.state["time"]["gap_fill"]
             features[:, self._span[GAP].start] = self.transforms[GAP].forward(gaps)
+            if START in self._span:
+                features[:, self._span[START].start] = self.transforms[START].forward(times[rows.starts][rows.patient])
         data = self._to_sequences(features, rows)
         ids = table[self.schema.id_column].to_numpy()[rows.starts].tolist()
         return EncodedCohort(torch.from_numpy(data), torch.from_numpy(rows.lengths.astype(np.int64)), ids)
+
+    def _encode_numeric(self, features: np.ndarray, variable: Variable, values: np.ndarray, rows: _Rows) -> None:
+        spec, name = self.state["variables"][variable.name], variable.name
+        empty = np.isnan(values)
+        if empty.any() and not spec["missing"]:
+            raise HGymError(f"Column '{name}' has empty cells, but the encoder was fitted on a table where it had "
+                            "none; fit the encoder on this table (or one like it).")
+        codes = self.transforms[name].forward(values)
+        if spec["points"]:
+            mode = _mode_codes(values, spec["points"])
+            codes[mode != len(spec["points"])] = spec["fill"]   # points and gaps: the channel is unused
+            _one_hot(features, self._span[mode_channel(name)], mode)
+        elif spec["missing"]:
+            codes[empty] = spec["fill"]   # the median code keeps filled cells mid-distribution
+            _one_hot(features, self._span[missing_channel(name)], empty.astype(np.int64))
+        features[:, self._span[name].start] = codes
+        if changed_channel(name) in self._span:
+            _one_hot(features, self._span[changed_channel(name)], _changes(values, rows.first).astype(np.int64))
+
+    def _encode_labels(self, features: np.ndarray, variable: Variable, column: pd.Series) -> None:
+        codes = label_codes(column, variable.categories)
+        if self.state["variables"][variable.name]["missing"]:
+            codes = np.where(column.isna().to_numpy(), len(variable.categories), codes)
+        _one_hot(features, self._span[variable.name], codes)
 
     def _check_lengths(self, rows: _Rows) -> None:
         longest = int(rows.lengths.max())
@@ -178,40 +239,65 @@ class Encoder:
         is_present = steps[None, :] < rows.lengths[:, None]
         data[:, :, present.start] = ~is_present
         data[:, :, present.start + 1] = is_present
+        if LENGTH in self._span:
+            block = self._span[LENGTH]
+            data[:, :, block.start:block.end] = 0
+            data[np.arange(n_patients), :, block.start + rows.lengths - 1] = 1
         return data
 
     # ---- decode -------------------------------------------------------------------------
-    def decode(self, data, lengths=None) -> pd.DataFrame:
-        """Tensor/ndarray [N, T, F] -> a table in the fitted table's own columns, order and dtypes."""
+    def decode(self, data, lengths=None, first_id: int = 0) -> pd.DataFrame:
+        """Tensor/ndarray [N, T, F] -> a table in the fitted table's own columns, order and dtypes.
+
+        Patients are numbered from ``first_id`` in the form of the fitted table's ids (numbers, or
+        text such as ``P001`` with the same prefix and width)."""
         array = data.detach().cpu().numpy() if isinstance(data, torch.Tensor) else np.asarray(data)
         if array.ndim != 3 or array.shape[2] != self.n_features:
             raise HGymError(f"Cannot decode an array of shape {tuple(array.shape)}: expected "
                             f"[patients, steps, {self.n_features}] features from this encoder.")
         n_patients, length, _ = array.shape
         lengths = self._decode_lengths(array, lengths)
-        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-        patient = np.repeat(np.arange(n_patients), lengths)
-        position = np.arange(len(patient)) - starts[patient]
+        first = np.zeros(int(lengths.sum()), dtype=bool)
+        first[np.concatenate([[0], np.cumsum(lengths)[:-1]])] = True
+        rows = _Rows.from_first(None, first)
         flat = array.reshape(n_patients * length, self.n_features)
-        features = flat if (lengths == length).all() else flat[patient * length + position]
-        decoded = _Decoded(features, patient, lengths)
+        features = flat if (lengths == length).all() else flat[rows.patient * length + rows.position]
+        decoded = _Decoded(features, rows.patient, lengths)
 
-        dtypes = self.state["dtypes"]
-        columns = {self.schema.id_column: _numbers(np.arange(n_patients)[patient], dtypes[self.schema.id_column]),
-                   self.schema.time_column: _numbers(self._decode_time(decoded, position, starts),
-                                                     dtypes[self.schema.time_column])}
-        for variable in self.schema.variables:
-            span = self._span[variable.name]
+        dtypes, schema = self.state["dtypes"], self.schema
+        columns = {schema.id_column: self._decode_ids(rows.patient + first_id),
+                   schema.time_column: _numbers(self._decode_time(decoded, rows), dtypes[schema.time_column])}
+        for variable in schema.variables:
             if variable.kind == "numeric":
-                values = self.transforms[variable.name].inverse(decoded.real(span, variable.static))
-                if variable.name in self.state["fills"]:
-                    absent = decoded.codes(self._span[missing_channel(variable.name)], variable.static) == 1
-                    values[absent] = np.nan
+                values = self._decode_numeric(variable, decoded, rows)
                 columns[variable.name] = _numbers(values, dtypes[variable.name])
             else:
-                columns[variable.name] = _labels(decoded.codes(span, variable.static), variable.categories,
-                                                 dtypes[variable.name])
+                columns[variable.name] = self._decode_labels(variable, decoded)
         return pd.DataFrame({name: columns[name] for name in self.state["columns"]})
+
+    def _decode_numeric(self, variable: Variable, decoded: "_Decoded", rows: _Rows) -> np.ndarray:
+        name, spec, static = variable.name, self.state["variables"][variable.name], variable.static
+        values = self.transforms[name].inverse(decoded.real(self._span[name], static))
+        values = np.clip(values, *spec["bounds"])
+        if spec["decimals"] is not None:
+            values = np.round(values, spec["decimals"])
+        if spec["points"]:
+            mode = decoded.codes(self._span[mode_channel(name)], static)
+            points = np.asarray(spec["points"] + [np.nan, np.nan], dtype=np.float64)   # continuous, missing
+            values = np.where(mode == len(spec["points"]), values, points[mode])
+        elif spec["missing"]:
+            values[decoded.codes(self._span[missing_channel(name)], static) == 1] = np.nan
+        if changed_channel(name) in self._span:
+            changed = decoded.codes(self._span[changed_channel(name)], static=False) == 1
+            values = _hold(values, changed | rows.first)
+        return values
+
+    def _decode_labels(self, variable: Variable, decoded: "_Decoded"):
+        dtype = self.state["dtypes"][variable.name]
+        if variable.name not in self._span:   # a single label and no empty cell: nothing to learn
+            return _labels(np.zeros(len(decoded.patient), dtype=np.int64), variable.categories, dtype)
+        codes = decoded.codes(self._span[variable.name], variable.static)
+        return _labels(codes, variable.categories, dtype)
 
     def _decode_lengths(self, array: np.ndarray, lengths) -> np.ndarray:
         n_patients, length, _ = array.shape
@@ -219,6 +305,9 @@ class Encoder:
             lengths = lengths.detach().cpu().numpy() if isinstance(lengths, torch.Tensor) else np.asarray(lengths)
             if lengths.shape != (n_patients,):
                 raise HGymError(f"Got {lengths.shape} lengths for {n_patients} patients; give one length per patient.")
+        elif LENGTH in self._span:   # generated once per patient: its mean over the steps, read by argmax
+            block = self._span[LENGTH]
+            lengths = array[:, :, block.start:block.end].mean(axis=1).argmax(axis=1) + 1
         elif PRESENT in self._span:
             start = self._span[PRESENT].start
             absent = array[:, :, start] >= array[:, :, start + 1]
@@ -228,19 +317,28 @@ class Encoder:
             lengths = np.full(n_patients, length)
         return np.clip(lengths.astype(np.int64), 1, length)
 
-    def _decode_time(self, decoded: "_Decoded", position: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    def _decode_time(self, decoded: "_Decoded", rows: _Rows) -> np.ndarray:
         time = self.state["time"]
         if GAP not in self._span:
-            return time["start"] + position
-        gaps = self.transforms[GAP].inverse(decoded.real(self._span[GAP], static=False))
-        # Later rows move forward by at least the smallest real step, so times stay strictly increasing.
-        later = position > 0
-        gaps[later] = np.maximum(gaps[later], time["min_step"])
-        if time["integer"]:
-            gaps = np.round(gaps)
+            return time["start"] + rows.position
+        if START in self._span:
+            start = self.transforms[START].inverse(decoded.real(self._span[START], static=True))
+            start = np.clip(start, time["start"], time["last_start"])
+        else:
+            start = np.full(len(rows.patient), float(time["start"]))
+        gaps = np.maximum(self.transforms[GAP].inverse(decoded.real(self._span[GAP], static=False)), time["min_step"])
+        if time["decimals"] is not None:
+            start, gaps = np.round(start, time["decimals"]), np.round(gaps, time["decimals"])
+        gaps[rows.first] = 0.0
         totals = np.cumsum(gaps)
-        before = np.concatenate([[0.0], totals])[starts]
-        return time["start"] + totals - before[decoded.patient]
+        return start + totals - totals[rows.starts][rows.patient]
+
+    def _decode_ids(self, numbers: np.ndarray):
+        ids, dtype = self.state["ids"], self.state["dtypes"][self.schema.id_column]
+        if ids["prefix"] is None:
+            return _numbers(numbers, dtype)
+        text = np.char.add(ids["prefix"], np.char.zfill((numbers + ids["first"]).astype(str), ids["width"]))
+        return pd.Series(text).astype(pd.api.types.pandas_dtype(dtype)).array
 
     # ---- persistence --------------------------------------------------------------------
     def to_dict(self) -> dict:
@@ -280,25 +378,64 @@ class _Decoded:
         return codes
 
 
-def _layout(schema: Schema, missing: list[str], variable_lengths: bool) -> list[Span]:
-    reals = [v.name for v in schema.variables if v.kind == "numeric"]
-    if schema.time_mode == "irregular":
-        reals.append(GAP)
-    blocks = [(v.name, "bin" if v.kind == "binary" else "cat", len(v.categories))
-              for v in schema.variables if v.kind != "numeric"]
-    blocks += [(missing_channel(name), "bin", 2) for name in missing]
-    if variable_lengths:
-        blocks.append((PRESENT, "bin", 2))
-    spans, start = [], 0
-    for name, kind, n_classes in [(name, "real", 1) for name in reals] + blocks:
-        spans.append(Span(name, kind, n_classes, EMBED_DIM[kind], start, start + n_classes))
-        start += n_classes
-    return spans
+# ---- fitting helpers ---------------------------------------------------------------------------
+
+def _fit_numeric(variable: Variable, column: pd.Series) -> tuple[dict, NumericTransform]:
+    values = column.to_numpy(dtype=np.float64, na_value=np.nan)
+    empty = np.isnan(values)
+    observed = values[~empty]
+    continuous = observed[_mode_codes(observed, variable.points) == len(variable.points)] if variable.points \
+        else observed
+    transform = NumericTransform.fit(continuous, variable.transform)
+    low = observed.min() if variable.min is None else variable.min
+    high = observed.max() if variable.max is None else variable.max
+    spec = {
+        "missing": bool(empty.any()),
+        "points": list(variable.points),
+        "bounds": [float(low), float(high)],
+        "decimals": decimals_of(observed),
+        # the code put in a cell the real channel does not describe (empty, or at a point value)
+        "fill": float(np.median(transform.forward(continuous))) if len(continuous) else 0.5,
+    }
+    return spec, transform
 
 
-def _one_hot(features: np.ndarray, span: Span, codes: np.ndarray) -> None:
-    """Set each row's class channel to 1 in a zeroed, C-ordered [rows, F] array (one scatter)."""
-    features.reshape(-1)[np.arange(len(codes)) * features.shape[1] + span.start + codes] = 1.0
+def decimals_of(values: np.ndarray) -> int | None:
+    """The column's precision: the fewest decimals (0..MAX_DECIMALS) that ROUND_SHARE of its values
+    already have (a lab reported to 0.1 comes back to 0.1); None when it has more."""
+    values = values[np.isfinite(values)]
+    if len(values) == 0:
+        return None
+    tolerance = 1e-9 * np.maximum(1.0, np.abs(values))
+    for decimals in range(MAX_DECIMALS + 1):
+        if np.mean(np.abs(np.round(values, decimals) - values) <= tolerance) >= ROUND_SHARE:
+            return decimals
+    return None
+
+
+def _mode_codes(values: np.ndarray, points: list) -> np.ndarray:
+    """Each value's mode: the index of the point value it equals, len(points) for a value between
+    them (continuous), len(points) + 1 for an empty cell."""
+    points = np.asarray(points, dtype=np.float64)
+    codes = np.full(len(values), len(points), dtype=np.int64)
+    for index, point in enumerate(points):
+        codes[np.abs(values - point) <= 1e-9 * max(1.0, abs(point))] = index
+    codes[np.isnan(values)] = len(points) + 1
+    return codes
+
+
+def _changes(values: np.ndarray, first: np.ndarray) -> np.ndarray:
+    """True where a row holds a new value: each patient's first row, and every change (an empty
+    cell after a value, or a value after an empty cell, is a change; two empty cells are not)."""
+    previous = np.concatenate([[np.nan], values[:-1]])
+    same = (values == previous) | (np.isnan(values) & np.isnan(previous))
+    return first | ~same
+
+
+def _hold(values: np.ndarray, new: np.ndarray) -> np.ndarray:
+    """Each row takes the value of the latest row marked ``new`` (every patient's first row is)."""
+    latest = np.maximum.accumulate(np.where(new, np.arange(len(values)), 0))
+    return values[latest]
 
 
 def _fit_time(times: pd.Series, rows: _Rows) -> dict:
@@ -306,20 +443,67 @@ def _fit_time(times: pd.Series, rows: _Rows) -> dict:
     firsts = values[rows.starts]
     steps = np.diff(values)[rows.position[1:] > 0]
     return {
-        # step mode: the time of step 0; irregular: where the first row's gap counts from.
+        # step mode: the time of step 0; irregular: the earliest first row (and the latest, for bounds)
         "start": _plain_number(firsts.min()),
+        "last_start": _plain_number(firsts.max()),
+        "start_varies": bool(firsts.min() != firsts.max()),
         "min_step": _plain_number(steps.min()) if len(steps) else 1,
-        "integer": bool(pd.api.types.is_integer_dtype(times) or np.all(np.mod(values, 1) == 0)),
+        "gap_fill": _plain_number(np.median(steps)) if len(steps) else 1,
+        "decimals": decimals_of(values),
     }
 
 
-def _gaps(times: pd.Series, rows: _Rows, origin: float) -> np.ndarray:
-    values = times.to_numpy(dtype=np.float64)
-    gaps = np.empty_like(values)
-    gaps[1:] = np.diff(values)
-    first = rows.starts
-    gaps[first] = values[first] - origin
-    return gaps
+def _later_gaps(times: pd.Series, rows: _Rows) -> np.ndarray:
+    """The time from each row to the next within patients (a patient's first row has none)."""
+    return np.diff(times.to_numpy(dtype=np.float64))[rows.position[1:] > 0]
+
+
+def _fit_ids(ids: np.ndarray) -> dict:
+    """How synthetic ids are written: numbers, or text like the table's (prefix + zero-padded number)."""
+    if len(ids) == 0 or not all(isinstance(i, str) for i in ids):
+        return {"prefix": None, "width": 0, "first": 0}
+    parts = [re.fullmatch(r"(.*?)(\d+)", i) for i in ids]
+    prefixes = {p.group(1) for p in parts if p}
+    if not all(parts) or len(prefixes) != 1:
+        return {"prefix": "", "width": 0, "first": 0}   # no common form: plain numbers as text
+    numbers = [p.group(2) for p in parts]
+    return {"prefix": prefixes.pop(), "width": min(len(n) for n in numbers), "first": min(int(n) for n in numbers)}
+
+
+def _layout(schema: Schema, state: dict) -> list[Span]:
+    specs = state["variables"]
+    # (name, kind, classes, static) in layout order: reals first, then the one-hot blocks
+    reals = [(v.name, "real", 1, v.static) for v in schema.variables if v.kind == "numeric"]
+    if schema.time_mode == "irregular":
+        reals.append((GAP, "real", 1, False))
+        if state["time"]["start_varies"]:
+            reals.append((START, "real", 1, True))
+    blocks = []
+    for v in schema.variables:
+        if v.kind != "numeric":
+            n_classes = len(v.categories) + specs[v.name]["missing"]
+            if n_classes > 1:
+                blocks.append((v.name, n_classes, v.static))
+    blocks += [(mode_channel(v.name), len(v.points) + 1 + specs[v.name]["missing"], v.static)
+               for v in schema.variables if v.mixed]
+    blocks += [(missing_channel(v.name), 2, v.static) for v in schema.variables
+               if v.kind == "numeric" and not v.points and specs[v.name]["missing"]]
+    blocks += [(changed_channel(v.name), 2, False) for v in schema.variables
+               if v.kind == "numeric" and v.held and not v.static]
+    if state["variable_lengths"]:
+        blocks.append((PRESENT, 2, False))
+    if state["length_block"]:
+        blocks.append((LENGTH, state["max_length"], True))
+    spans, start = [], 0
+    for name, kind, n_classes, static in reals + [(n, "bin" if k == 2 else "cat", k, s) for n, k, s in blocks]:
+        spans.append(Span(name, kind, n_classes, EMBED_DIM[kind], start, start + n_classes, static))
+        start += n_classes
+    return spans
+
+
+def _one_hot(features: np.ndarray, span: Span, codes: np.ndarray) -> None:
+    """Set each row's class channel to 1 in a zeroed, C-ordered [rows, F] array (one scatter)."""
+    features.reshape(-1)[np.arange(len(codes)) * features.shape[1] + span.start + codes] = 1.0
 
 
 def _plain_number(value: float) -> int | float:
@@ -340,12 +524,17 @@ def _numbers(values: np.ndarray, dtype: str):
 
 
 def _labels(codes: np.ndarray, categories: list, dtype: str):
-    """Class indices -> the table's own labels in its own dtype."""
+    """Class indices -> the table's own labels in its own dtype; index len(categories) (the
+    "missing" class) -> an empty cell."""
     target = pd.api.types.pandas_dtype(dtype)
     if isinstance(target, pd.StringDtype):   # stay in pyarrow: Python string objects would cost seconds
-        return pd.array(pyarrow.array([str(c) for c in categories]).take(pyarrow.array(codes)), dtype=target)
-    if isinstance(target, np.dtype) and target != object:   # numbers and bools
+        labels = pyarrow.array([str(c) for c in categories] + [None], type=pyarrow.string())
+        return pd.array(labels.take(pyarrow.array(codes)), dtype=target)
+    if isinstance(target, np.dtype) and target.kind in "fc":   # numbers with empty cells are floats
+        return np.append(np.asarray(categories, dtype=target), np.nan)[codes]
+    if isinstance(target, np.dtype) and target != object:     # numbers and bools: never empty
         return np.asarray(categories).astype(target)[codes]
+    codes = np.where(codes >= len(categories), -1, codes)
     return pd.Series(pd.Categorical.from_codes(codes, categories=pd.Index(categories))).astype(target)
 
 

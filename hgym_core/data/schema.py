@@ -4,11 +4,20 @@ A ``Schema`` is proposed by ``Schema.infer(df)``, edited by the user, and saved 
 next to every run. Loading checks every field and names the one that is wrong, so a hand-edited
 file either loads or says exactly what to change.
 
-Kinds: bool or two labels -> binary; text or at most ``MAX_INTEGER_LEVELS`` integer levels ->
-categorical; other numbers, numbers with empty cells, and text that is nearly all numbers (a
-measurement with a stray typo, which validation then points at) -> numeric. Static: the value never
-changes within a patient. Category order: ``infer`` lists labels sorted (numbers numerically, text alphabetically,
-False before True), so the same table always gives the same one-hot layout.
+Kinds: bool or two labels -> binary; text, at most ``MAX_INTEGER_LEVELS`` integer levels or at
+most ``MAX_FRACTION_LEVELS`` other numbers (0 / 0.5 / 1) -> categorical; other numbers and text that
+is nearly all numbers (a measurement with a stray typo, which validation then points at) -> numeric.
+Empty cells do not change the kind: every kind learns where its cells are empty. Static: the value
+never changes within a patient. Category order: ``infer`` lists labels sorted (numbers numerically,
+text alphabetically, False before True), so the same table always gives the same one-hot layout.
+
+Numeric variables also carry what clinicians' columns look like (doses, rates, regimens):
+- ``points``: exact values that hold a large share of the rows (an infusion rate that is exactly 0
+  most of the time, a few set doses): synthetic values land on them exactly, and the rest of the
+  column is continuous (a "mixed" column);
+- ``held``: the value is held until changed (most rows repeat the previous one within a patient):
+  synthetic patients repeat it exactly between changes;
+- ``min`` / ``max``: bounds synthetic values never leave; empty means the observed range.
 """
 
 from __future__ import annotations
@@ -46,6 +55,21 @@ MAX_INTEGER_LEVELS = 10
 # such as "1", "2", "A" (or few integer codes with a typo) categorical, as for clean integer codes.
 NUMERIC_TEXT_SHARE = 0.95
 
+# A numeric column taking at most this many distinct values that are not all whole numbers
+# (a 0 / 0.5 / 1 sign) is a set of codes, not a measurement, once it has enough rows to tell.
+MAX_FRACTION_LEVELS = 5
+MIN_ROWS_FOR_LEVELS = 20
+
+# Point masses: an exact value holding at least POINT_SHARE of a numeric column's filled rows, or
+# EDGE_POINT_SHARE for 0 and for the column's minimum or maximum (a floor or a cap), at most
+# MAX_POINTS of them, largest first. (A column of only a few values is categorical already.)
+POINT_SHARE = 0.10
+EDGE_POINT_SHARE = 0.05
+MAX_POINTS = 5
+# Held until changed: at least this share of consecutive filled rows within patients repeat the
+# previous value exactly (regimens, infusion rates, carried-forward measurements).
+HELD_SHARE = 0.5
+
 # Names are compared after lower-casing and dropping spaces, underscores and dashes.
 ID_NAMES = ("patientid", "patient", "id", "subject", "subjectid", "subjid", "pid", "personid",
             "participantid", "participant", "stayid", "icustayid", "hadmid", "caseid", "recordid")
@@ -64,6 +88,17 @@ class Variable:
     transform: Transform = "boxcox"   # numeric only; boxcox is Health Gym's
     static: bool = False              # constant within a patient (Gender, Ethnic)
     unit: str = ""                    # display only
+    # Numeric only (see the module docstring): exact values with point masses, held until
+    # changed, and bounds (None: the observed minimum / maximum).
+    points: list[float] = field(default_factory=list)
+    held: bool = False
+    min: float | None = None
+    max: float | None = None
+
+    @property
+    def mixed(self) -> bool:
+        """A numeric column with point masses: exact values plus a continuous part."""
+        return self.kind == "numeric" and bool(self.points)
 
 
 @dataclass
@@ -177,7 +212,8 @@ def _no_unknown(data: dict, known: set[str], where: str) -> None:
 
 def _variable_from_dict(raw: object, where: str) -> Variable:
     _expect(isinstance(raw, dict), where, "must be an object with at least name and kind")
-    _no_unknown(raw, {"name", "kind", "categories", "transform", "static", "unit"}, where)
+    _no_unknown(raw, {"name", "kind", "categories", "transform", "static", "unit", "points", "held", "min", "max"},
+                where)
     name, kind = raw.get("name"), raw.get("kind")
     _expect(isinstance(name, str) and name != "", f"{where}.name", "must be a non-empty column name")
     where = f"{where} ('{name}')"
@@ -188,10 +224,22 @@ def _variable_from_dict(raw: object, where: str) -> Variable:
     _expect(isinstance(static, bool), f"{where}.static", f"must be true or false (got {static!r})")
     _expect(isinstance(unit, str), f"{where}.unit", f"must be text (got {unit!r})")
     categories = raw.get("categories")
+    points, held, low, high = raw.get("points") or [], raw.get("held", False), raw.get("min"), raw.get("max")
+    _expect(isinstance(held, bool), f"{where}.held", f"must be true or false (got {held!r})")
     if kind == "numeric":
         _expect(categories in (None, []), f"{where}.categories", "must be empty for a numeric variable")
         categories = None
+        _expect(isinstance(points, list) and all(_is_number(p) for p in points), f"{where}.points",
+                "must list numbers (the exact values that hold many rows), or be empty")
+        _expect(len(set(points)) == len(points), f"{where}.points", "has a value twice; list each value once")
+        for bound, value in (("min", low), ("max", high)):
+            _expect(value is None or _is_number(value), f"{where}.{bound}", f"must be a number or empty (got {value!r})")
+        _expect(low is None or high is None or low <= high, f"{where}.min",
+                f"must not be above max (got min {low}, max {high})")
     else:
+        for field_name, value in (("points", points), ("held", held), ("min", low), ("max", high)):
+            _expect(value in (None, [], False), f"{where}.{field_name}", f"applies to numeric variables only; remove it "
+                                                                   f"for the {kind} variable")
         _expect(isinstance(categories, list) and len(categories) >= 1, f"{where}.categories",
                 f"must list the {kind} variable's labels in order")
         _expect(all(isinstance(c, (str, int, float, bool)) for c in categories), f"{where}.categories",
@@ -202,7 +250,12 @@ def _variable_from_dict(raw: object, where: str) -> Variable:
             _expect(len(categories) == 2, f"{where}.categories",
                     f"must hold exactly 2 labels for a binary variable (got {len(categories)}); "
                     "use kind 'categorical' for more")
-    return Variable(name, kind, categories, transform, static, unit)
+    return Variable(name, kind, categories, transform, static, unit, [_json_scalar(p) for p in points], held,
+                    low, high)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and np.isfinite(value)
 
 
 def _label_key(label: object) -> tuple:
@@ -252,10 +305,9 @@ def _find_time_column(df: pd.DataFrame, id_column: str) -> str:
 
 
 def _infer_variable(name: str, values: pd.Series, first: np.ndarray) -> Variable:
-    """Kind by the values: bool or two labels -> binary; text or few integer levels -> categorical;
-    other numbers, and text that is nearly all numbers, -> numeric. Numbers with empty cells stay
-    numeric, the one kind that can learn where values are missing (a label column with empty
-    cells is flagged by validation instead)."""
+    """Kind by the values: bool or two labels -> binary; text, few integer levels or few other
+    numbers -> categorical; other numbers, and text that is nearly all numbers, -> numeric (with its
+    point masses and whether it is held until changed). Empty cells never decide the kind."""
     static = _constant_within_patients(values, first)
     if pd.api.types.is_bool_dtype(values):
         return Variable(name, "binary", [False, True], static=static)
@@ -263,13 +315,44 @@ def _infer_variable(name: str, values: pd.Series, first: np.ndarray) -> Variable
     if not is_number and _numbers_with_stray_text(values):
         return Variable(name, "numeric", static=static)
     labels = pd.unique(values.dropna())
-    if is_number and values.isna().any():
-        return Variable(name, "numeric", static=static)
-    if len(labels) == 2:
-        return Variable(name, "binary", _sorted_labels(labels), static=static)
-    if not is_number or (len(labels) <= MAX_INTEGER_LEVELS and np.all(np.mod(labels.astype(float), 1) == 0)):
+    if len(labels) == 2 or (len(labels) == 1 and not is_number):
+        return Variable(name, "binary" if len(labels) == 2 else "categorical", _sorted_labels(labels), static=static)
+    if not is_number or _few_levels(labels, int(values.notna().sum())):
         return Variable(name, "categorical", _sorted_labels(labels), static=static)
-    return Variable(name, "numeric", static=static)
+    numbers = values.to_numpy(dtype=np.float64, na_value=np.nan)
+    points = [] if static else point_values(numbers)
+    return Variable(name, "numeric", static=static, points=points,
+                    held=not static and _held(numbers, first))
+
+
+def _few_levels(levels: np.ndarray, filled: int) -> bool:
+    """Few integer codes (a 1-4 stage), or a handful of other numbers (0 / 0.5 / 1) in a column
+    long enough to tell codes from a measurement."""
+    numbers = levels.astype(float)
+    if len(numbers) <= MAX_INTEGER_LEVELS and np.all(np.mod(numbers, 1) == 0):
+        return True
+    return len(numbers) <= MAX_FRACTION_LEVELS and filled >= MIN_ROWS_FOR_LEVELS
+
+
+def point_values(values: np.ndarray) -> list:
+    """The exact values with point masses in a numeric column (see POINT_SHARE), largest share first."""
+    filled = values[~np.isnan(values)]
+    if len(filled) == 0:
+        return []
+    unique, counts = np.unique(filled, return_counts=True)
+    shares = counts / len(filled)
+    edges = (unique == 0) | (unique == filled.min()) | (unique == filled.max())
+    chosen = np.flatnonzero((shares >= POINT_SHARE) | (edges & (shares >= EDGE_POINT_SHARE)))
+    chosen = chosen[np.argsort(-shares[chosen], kind="stable")][:MAX_POINTS]
+    return [_json_scalar(v) for v in unique[chosen]]
+
+
+def _held(values: np.ndarray, first: np.ndarray) -> bool:
+    """Most consecutive filled rows within patients repeat the previous value (HELD_SHARE)."""
+    pairs = ~first[1:] & ~np.isnan(values[1:]) & ~np.isnan(values[:-1])
+    if pairs.sum() < MIN_ROWS_FOR_LEVELS:
+        return False
+    return bool(np.mean(values[1:][pairs] == values[:-1][pairs]) >= HELD_SHARE)
 
 
 def _numbers_with_stray_text(values: pd.Series) -> bool:

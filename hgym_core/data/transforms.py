@@ -60,7 +60,7 @@ class NumericTransform:
     eps: float = EPS
     lmbda: float = 1.0          # Box-Cox λ (unused for log/minmax)
     low: float = 0.0            # min of z
-    span: float = 1.0           # max - min of z (1 for a constant column)
+    span: float = 1.0           # max - min of z (0 for a constant column: it decodes to its value)
 
     @classmethod
     def fit(cls, x: np.ndarray, kind: str = "boxcox") -> "NumericTransform":
@@ -75,7 +75,7 @@ class NumericTransform:
         if len(x):
             z = transform._forward_z(x)
             transform.low = float(z.min())
-            transform.span = float(z.max() - z.min()) or 1.0
+            transform.span = float(z.max() - z.min())
         return transform
 
     def _forward_z(self, x: np.ndarray) -> np.ndarray:
@@ -88,10 +88,11 @@ class NumericTransform:
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Values to [0, 1] (float64); the fitted column's min and max map to exactly 0 and 1."""
-        return (self._forward_z(np.asarray(x, dtype=np.float64)) - self.low) / self.span
+        return (self._forward_z(np.asarray(x, dtype=np.float64)) - self.low) / (self.span or 1.0)
 
     def inverse(self, y: np.ndarray) -> np.ndarray:
-        """[0, 1] (clipped first, so raw sigmoid outputs are fine) back to the column's values."""
+        """[0, 1] (clipped first, so raw sigmoid outputs are fine) back to the column's values; a
+        constant column (span 0) gives its value whatever the code."""
         z = np.clip(np.asarray(y, dtype=np.float64), 0.0, 1.0) * self.span + self.low
         if self.kind == "minmax":
             return z

@@ -61,7 +61,7 @@ class _Inspection:
             self._add(None, [], "The table is empty. Fix: load a table with one row per patient per time step.")
             return
         present = self._columns(df)
-        self.table = df[[c for c in df.columns if c in set(schema.columns)]]
+        self.table = df[[c for c in df.columns if c in set(schema.columns)]].reset_index(drop=True)
         # Rows can be grouped by patient only when both keys are there and sound.
         grouped = schema.id_column in present and schema.time_column in present and self._keys()
         if grouped:
@@ -73,8 +73,11 @@ class _Inspection:
     def _add(self, column: str | None, rows, message: str, severity: str = "error") -> None:
         self.problems.append(Problem(column, list(rows)[:EXAMPLE_ROWS], message, severity))
 
-    def _rows_of(self, mask) -> list:
-        return self.table.index[np.asarray(mask, dtype=bool)][:EXAMPLE_ROWS].tolist()
+    def _rows_of(self, mask) -> "Rows":
+        # The table's index is its row position (set in __init__), so a row's spreadsheet number
+        # is that position + 2: the header is row 1.
+        positions = self.table.index[np.asarray(mask, dtype=bool)]
+        return Rows([int(p) + 2 for p in positions[:EXAMPLE_ROWS]], len(positions))
 
     # ---- columns ------------------------------------------------------------------------
     def _columns(self, df: pd.DataFrame) -> set:
@@ -97,7 +100,7 @@ class _Inspection:
         ok = True
         if ids.isna().any():
             self._add(id_column, self._rows_of(ids.isna()), f"Column '{id_column}' (patient id) has empty cells "
-                      f"(rows {_listed(self._rows_of(ids.isna()))}). Fix: give every row its patient's id.")
+                      f"({_listed(self._rows_of(ids.isna()))}). Fix: give every row its patient's id.")
             ok = False
         if not pd.api.types.is_numeric_dtype(times) or pd.api.types.is_bool_dtype(times):
             numbers = pd.to_numeric(times, errors="coerce")
@@ -105,7 +108,7 @@ class _Inspection:
             if bad.any():
                 rows = self._rows_of(bad)
                 self._add(time_column, rows, f"Column '{time_column}' (time) holds text such as "
-                          f"{times[bad].iloc[0]!r} (rows {_listed(rows)}). Fix: make time a number "
+                          f"{times[bad].iloc[0]!r} ({_listed(rows)}). Fix: make time a number "
                           "(a step counter, or days since the first visit for dates).")
                 return False
             self.table = self.table.assign(**{time_column: numbers})
@@ -113,12 +116,12 @@ class _Inspection:
         values = times.to_numpy(dtype=np.float64, na_value=np.nan)
         if np.isnan(values).any():
             rows = self._rows_of(np.isnan(values))
-            self._add(time_column, rows, f"Column '{time_column}' (time) has empty cells (rows {_listed(rows)}). "
+            self._add(time_column, rows, f"Column '{time_column}' (time) has empty cells ({_listed(rows)}). "
                       "Fix: fill in each row's time or drop those rows.")
             ok = False
         if np.isinf(values).any():
             rows = self._rows_of(np.isinf(values))
-            self._add(time_column, rows, f"Column '{time_column}' (time) holds ±inf (rows {_listed(rows)}). "
+            self._add(time_column, rows, f"Column '{time_column}' (time) holds ±inf ({_listed(rows)}). "
                       "Fix: replace them with the row's real time.")
             ok = False
         if not ok:
@@ -133,7 +136,7 @@ class _Inspection:
             duplicated[:-1] |= repeat[1:]
             rows = self._rows_of(duplicated)
             self._add(time_column, rows, f"Columns '{id_column}' and '{time_column}' repeat the same patient and time "
-                      f"in {int(duplicated.sum())} rows (rows {_listed(rows)}). Fix: keep one row per patient per "
+                      f"in {int(duplicated.sum())} rows ({_listed(rows)}). Fix: keep one row per patient per "
                       "time step (drop or merge the duplicates).")
             return False
         return True
@@ -154,7 +157,7 @@ class _Inspection:
         if broken.any():
             rows = self._rows_of(broken)
             self._add(time_column, rows, f"Column '{time_column}' is a step counter in the schema, but some patients "
-                      f"skip steps or start later than {_plain(starts.min())} (rows {_listed(rows)}). Fix: set the "
+                      f"skip steps or start later than {_plain(starts.min())} ({_listed(rows)}). Fix: set the "
                       "schema's time_mode to 'irregular', or fill in the missing steps.")
 
     # ---- variables ----------------------------------------------------------------------
@@ -185,19 +188,37 @@ class _Inspection:
         infinite = np.isinf(values)
         if infinite.any():
             rows = self._rows_of(infinite)
-            self._add(name, rows, f"Column '{name}' holds ±inf (rows {_listed(rows)}). Fix: replace those cells with "
+            self._add(name, rows, f"Column '{name}' holds ±inf ({_listed(rows)}). Fix: replace those cells with "
                       "a real value, or leave them empty to mark them missing.")
             return
         observed = values[~np.isnan(values)]
         if observed.min() == observed.max():
-            self._add(name, [], f"Column '{name}' has the same value ({_plain(observed[0])}) in every row, so it "
-                      f"carries no information. Fix: drop '{name}' from the table and the schema.", "warning")
-        if variable.transform in ("boxcox", "log") and observed.min() <= 0:
-            rows = self._rows_of(values <= 0)
-            self._add(name, rows, f"Column '{name}' has zero or negative values (rows {_listed(rows)}) under the "
+            self._constant(name, _plain(observed[0]), len(observed) < len(values))
+        # Zero is fine under Box-Cox and log (Health Gym adds 1e-3 first); only negatives are shifted.
+        if variable.transform in ("boxcox", "log") and observed.min() < 0:
+            rows = self._rows_of(values < 0)
+            self._add(name, rows, f"Column '{name}' has negative values ({_listed(rows)}) under the "
                       f"{variable.transform} transform; they will be shifted by {_plain(-observed.min())} before it. "
                       f"Fix: nothing needed, or set '{name}' transform to 'minmax' if the shift is unwanted.",
                       "warning")
+        self._bounds(variable, values)
+
+    def _bounds(self, variable, values: np.ndarray) -> None:
+        """Schema bounds narrower than the data: synthetic values will stay inside them (a warning)."""
+        for side, bound, outside in (("min", variable.min, values < (variable.min if variable.min is not None else 0)),
+                                     ("max", variable.max, values > (variable.max if variable.max is not None else 0))):
+            if bound is None or not outside.any():
+                continue
+            rows = self._rows_of(outside)
+            self._add(variable.name, rows, f"Column '{variable.name}' has values beyond its schema {side} {_plain(bound)} "
+                      f"({_listed(rows)}); synthetic values will stay within [{variable.min}, {variable.max}]. Fix: "
+                      f"correct those cells, or widen or clear '{variable.name}' {side} in the schema.", "warning")
+
+    def _constant(self, name: str, value: str, has_empty: bool) -> None:
+        filled = "filled row" if has_empty else "row"
+        self._add(name, [], f"Column '{name}' has the same value ({value}) in every {filled}; the synthetic data "
+                  f"will hold {value} there too{', with empty cells where the model puts them' if has_empty else ''}. "
+                  f"Fix: nothing needed, or drop '{name}' if it carries no information.", "warning")
 
     def _text_in_numbers(self, name: str, column: pd.Series, text: pd.Series) -> None:
         rows = self._rows_of(text)
@@ -207,22 +228,20 @@ class _Inspection:
         fix = (f"replace {shown} with a number or leave it empty" if len(strays) == 1
                else f"replace {shown} with numbers or leave those cells empty")
         self._add(name, rows, f"Column '{name}' is numeric in the schema but holds text in {int(text.sum())} "
-                  f"row(s): {shown} (rows {_listed(rows)}). Fix: {fix}, or change the variable's kind to "
+                  f"row(s): {shown} ({_listed(rows)}). Fix: {fix}, or change the variable's kind to "
                   f"categorical if '{name}' holds labels.")
 
     def _labels(self, variable, column: pd.Series) -> None:
         name = variable.name
         codes = label_codes(column, variable.categories)
+        # Empty cells are fine: the encoder gives the variable one more class, "missing", that the
+        # model learns like any label, and decoding leaves those cells empty again.
         empty = column.isna().to_numpy()
-        if empty.any():
-            rows = self._rows_of(empty)
-            self._add(name, rows, f"Column '{name}' ({variable.kind}) has empty cells (rows {_listed(rows)}). Fix: "
-                      "fill them with a label such as 'Unknown' and add it to the categories.")
         unknown = (codes < 0) & ~empty
         if unknown.any():
             rows = self._rows_of(unknown)
             labels = pd.unique(column[unknown])[:EXAMPLE_ROWS].tolist()
-            self._add(name, rows, f"Column '{name}' has labels not in the schema: {labels} (rows {_listed(rows)}). "
+            self._add(name, rows, f"Column '{name}' has labels not in the schema: {labels} ({_listed(rows)}). "
                       f"Fix: add them to the categories of '{name}', or correct those cells.")
         if len(variable.categories) > MAX_CATEGORIES:
             self._add(name, [], f"Column '{name}' has {len(variable.categories)} categories, more than "
@@ -230,8 +249,7 @@ class _Inspection:
                       "measurement.")
         seen = np.flatnonzero(np.bincount(codes[codes >= 0], minlength=len(variable.categories)))
         if len(seen) == 1 and not unknown.any():
-            self._add(name, [], f"Column '{name}' has the same label ({variable.categories[seen[0]]!r}) in every row, "
-                      f"so it carries no information. Fix: drop '{name}' from the table and the schema.", "warning")
+            self._constant(name, repr(variable.categories[seen[0]]), bool(empty.any()))
 
     def _static(self, variable) -> None:
         name = variable.name
@@ -239,7 +257,7 @@ class _Inspection:
         if changed.any():
             rows = self._rows_of(changed)
             self._add(name, rows, f"Column '{name}' is static in the schema but changes within patients "
-                      f"(rows {_listed(rows)}); each synthetic patient will hold its majority value. Fix: correct "
+                      f"({_listed(rows)}); each synthetic patient will hold its majority value. Fix: correct "
                       f"those rows, or untick 'static' for '{name}'.", "warning")
 
 
@@ -278,8 +296,25 @@ def _sorted(table: pd.DataFrame, id_column: str, time_column: str) -> pd.DataFra
     return table.sort_values([id_column, time_column], kind="stable")
 
 
-def _listed(rows: list) -> str:
-    return ", ".join(str(r) for r in rows[:EXAMPLE_ROWS])
+@dataclass(frozen=True)
+class Rows:
+    """Where a problem is: the first spreadsheet row numbers (header = row 1) and how many rows in all."""
+
+    lines: list
+    count: int
+
+    def __iter__(self):
+        return iter(self.lines)
+
+    def __str__(self) -> str:
+        shown = ", ".join(str(line) for line in self.lines)
+        if self.count > len(self.lines):
+            return f"{self.count:,} rows, e.g. spreadsheet rows {shown}"
+        return f"spreadsheet row{'s' if self.count > 1 else ''} {shown}"
+
+
+def _listed(rows: "Rows") -> str:
+    return str(rows)
 
 
 def _plain(value: float) -> str:
