@@ -128,7 +128,8 @@ class Synthesizer:
     # --- sampling ------------------------------------------------------------------------------
     def sample(self, n_patients: int, seed: int = 0, length: int | None = None,
                batch_size: int = 2048, progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
-        """``n_patients`` synthetic patients in the training table's columns and dtypes, ids 0..n-1.
+        """``n_patients`` synthetic patients in the training table's columns and dtypes; ids count
+        from 0 (or from the table's first number, in its form, for text ids such as ``P001``).
 
         Generated and decoded ``batch_size`` patients at a time, so memory holds one batch of
         tensors plus the growing table. The same seed gives the same patients. ``progress``, when
@@ -143,17 +144,12 @@ class Synthesizer:
                 raise HGymError(f"'{name}' must be a whole number of at least 1 (got {value!r}).")
         device = next(self.generator.parameters()).device
         noise = torch.Generator(device=device).manual_seed(int(seed))
-        id_column = self.schema.id_column
         frames = []
         with torch.inference_mode():
             for first in range(0, n_patients, batch_size):
                 count = min(batch_size, n_patients - first)
                 encoded = self.generator(self.generator.sample_noise(count, length, noise))
-                frame = self.encoder.decode(encoded.cpu())
-                # Each batch decodes its patients as 0..count-1: shift them to first..first+count-1.
-                ids = pd.factorize(frame[id_column])[0] + first
-                frame[id_column] = pd.Series(ids, index=frame.index).astype(frame[id_column].dtype)
-                frames.append(frame)
+                frames.append(self.encoder.decode(encoded.cpu(), first_id=first))
                 if progress is not None:
                     progress(first + count, n_patients)
         return pd.concat(frames, ignore_index=True)
