@@ -20,6 +20,7 @@ from typing import Callable, Iterable
 import numpy as np
 import pandas as pd
 import torch
+from torch import nn
 
 from hgym_core.runs.folder import RunFolder, now_iso
 from hgym_core.runs.listing import effective_status
@@ -27,7 +28,7 @@ from hgym_core.gan.config import TrainConfig, check_resume_changes
 from hgym_core.device import resolve_device
 from hgym_core.data.encoding import EncodedCohort, Encoder
 from hgym_core.errors import HGymError
-from hgym_core.gan.models import Generator
+from hgym_core.gan.models import build_generator
 from hgym_core.data.schema import Schema
 from hgym_core.gan.trainer import Callback, Log, Trainer
 
@@ -51,6 +52,12 @@ def describe_data(df: pd.DataFrame, schema: Schema, cohort: EncodedCohort, sourc
             "patients": patients, "rows": rows, "columns": schema.columns, "fingerprint": fingerprint(cohort)}
 
 
+def sampling_weights(checkpoint: dict) -> dict:
+    """The generator to sample from: the best one by validation when the run validated, else the last."""
+    validation = checkpoint.get("validation") or {}
+    return validation.get("best_generator") or checkpoint["generator"]
+
+
 class Synthesizer:
     """A Health Gym v1 WGAN-GP for one schema: fit, sample, save, load, resume."""
 
@@ -58,7 +65,7 @@ class Synthesizer:
         self.schema = schema
         self.config = (config or TrainConfig()).validate()
         self.encoder: Encoder | None = None
-        self.generator: Generator | None = None
+        self.generator: nn.Module | None = None   # the one sampled from (the best, when validated)
         self.trainer: Trainer | None = None
         self.run: RunFolder | None = None
         self.data: dict = {}  # run.json's data description
@@ -78,7 +85,8 @@ class Synthesizer:
         if run is not None and run.exists():
             raise HGymError(f"'{run.path}' already holds a run; choose another name, delete that run, "
                             f"or resume it.")
-        self.encoder = Encoder.fit(df, self.schema)  # checks the table first (every problem at once)
+        # Checks the table first (every problem at once); a static head generates each length once.
+        self.encoder = Encoder.fit(df, self.schema, length_block=self.config.static_head)
         cohort = self.encoder.encode(df)
         self.trainer = Trainer(self.encoder, cohort, self.config, run)
         self.generator, self.run = self.trainer.generator, run
@@ -88,6 +96,7 @@ class Synthesizer:
             run.write_schema(self.schema.to_json())
             run.write_info(self._new_info(run.name, self.data))
         self.status = self.trainer.train(callbacks, stop_event, log)
+        self.generator = self.trainer.sampling_generator()
         return self
 
     def resume(self, df: pd.DataFrame, epochs: int | None = None, callbacks: Iterable[Callback] = (),
@@ -117,6 +126,7 @@ class Synthesizer:
                             f"(for example epochs={done + 10}) to extend it.")
         self.trainer, self.generator = trainer, trainer.generator
         self.status = trainer.train(callbacks, stop_event, log)
+        self.generator = trainer.sampling_generator()
         return self
 
     def _new_info(self, name: str, data: dict) -> dict:
@@ -148,7 +158,7 @@ class Synthesizer:
         with torch.inference_mode():
             for first in range(0, n_patients, batch_size):
                 count = min(batch_size, n_patients - first)
-                encoded = self.generator(self.generator.sample_noise(count, length, noise))
+                encoded = self.generator.generate(count, length, noise)
                 frames.append(self.encoder.decode(encoded.cpu(), first_id=first))
                 if progress is not None:
                     progress(first + count, n_patients)
@@ -194,8 +204,8 @@ class Synthesizer:
             config = config.replace(device=device)
         synthesizer = cls(schema, config)
         target = resolve_device(config.device)
-        generator = Generator(encoder.spans, config.latent_dim, config.hidden_dim)
-        generator.load_state_dict(run.load_checkpoint()["generator"])
+        generator = build_generator(encoder.spans, config)
+        generator.load_state_dict(sampling_weights(run.load_checkpoint()))
         synthesizer.encoder, synthesizer.generator = encoder, generator.to(target)
         synthesizer.run, synthesizer.status = run, effective_status(info)
         return synthesizer

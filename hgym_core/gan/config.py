@@ -42,6 +42,21 @@ class TrainConfig:
     checkpoint_every: int = setting(1, "save a checkpoint every N epochs (also on stop and at the end)")
     # Train on a random subset of patients (None = all); the quick preset uses this.
     max_patients: int | None = setting(None, "train on a seeded random subset of this many patients; 'none' = all")
+    # Beyond Health Gym v1 (off in the published preset); README, "Training on real tables".
+    static_head: bool = setting(False, "generate static variables, the first visit's time and each patient's length "
+                                       "once per patient, judged by a critic of their own (as DoppelGANger does)")
+    gumbel_tau: float | None = setting(None, "draw each one-hot block as a Gumbel-softmax sample at this temperature "
+                                             "(e.g. 0.2, as CTGAN) instead of a softmax; 'none' = softmax (published)")
+    static_weight: float = setting(1.0, "weight of the static critic's loss beside the sequence critic's")
+    present_rows_only: bool = setting(False, "hide the rows after a patient's end from the critic and the "
+                                             "correlation loss (patients of different lengths)")
+    time_budget: float | None = setting(None, "stop training after this many seconds of training (resumes "
+                                              "included); 'none' = train all epochs")
+    validation_every: int | None = setting(None, "every N generator steps, score a sample of synthetic patients "
+                                                 "against the training data and keep the best generator for "
+                                                 "sampling; 'none' = off")
+    early_stop: int | None = setting(None, "stop when that score has not improved for this many validations "
+                                           "(needs validation_every); 'none' = never")
 
     def validate(self) -> "TrainConfig":
         """Raise HGymError naming the first impossible setting and how to fix it."""
@@ -63,6 +78,20 @@ class TrainConfig:
             raise HGymError(f"Setting 'cpu_threads' must be at least 1 or empty (got {self.cpu_threads!r}).")
         if self.max_patients is not None and self.max_patients < 2:
             raise HGymError(f"Setting 'max_patients' must be at least 2 or empty (got {self.max_patients!r}).")
+        if self.gumbel_tau is not None and not self.gumbel_tau > 0:
+            raise HGymError(f"Setting 'gumbel_tau' must be above 0 or empty (got {self.gumbel_tau!r}); 0.2 is CTGAN's.")
+        if self.static_weight < 0:
+            raise HGymError(f"Setting 'static_weight' must be 0 or more (got {self.static_weight!r}).")
+        if self.time_budget is not None and not self.time_budget > 0:
+            raise HGymError(f"Setting 'time_budget' must be a number of seconds above 0, or empty "
+                            f"(got {self.time_budget!r}); e.g. 600 for ten minutes.")
+        for name in ("validation_every", "early_stop"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or value < 1):
+                raise HGymError(f"Setting '{name}' must be a whole number of at least 1, or empty (got {value!r}).")
+        if self.early_stop is not None and self.validation_every is None:
+            raise HGymError("Setting 'early_stop' needs 'validation_every' (how often to score the generator); "
+                            "set both, e.g. validation_every 50 and early_stop 5.")
         return self
 
     def to_dict(self) -> dict:

@@ -22,21 +22,21 @@ The plain, published-style loop lives in ``hgym_core.gan.reference``; tests chec
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence
+from dataclasses import replace
+from typing import Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from hgym_core.data.encoding import LENGTH, PRESENT, Span
 from hgym_core.errors import HGymError
 
-if TYPE_CHECKING:  # Span is only read through its attributes here.
-    from hgym_core.data.encoding import Span
 
 LEAKY_SLOPE = 0.1
 
 
-def check_spans(spans: Sequence["Span"]) -> int:
+def check_spans(spans: Sequence[Span]) -> int:
     """Return the feature count after checking that spans tile [0, F) in order, reals first."""
     if not spans:
         raise HGymError("The encoded data has no variables; add at least one variable to the schema.")
@@ -74,7 +74,7 @@ class OutputHead(nn.Module):
     13 blocks but only 3 widths).
     """
 
-    def __init__(self, spans: Sequence["Span"]):
+    def __init__(self, spans: Sequence[Span]):
         super().__init__()
         n_features = check_spans(spans)
         real = [s.start for s in spans if s.kind == "real"]
@@ -88,11 +88,19 @@ class OutputHead(nn.Module):
         self.widths = widths
         self.n_features = n_features
 
-    def forward(self, logits: Tensor) -> Tensor:
+    def forward(self, logits: Tensor, gumbel: tuple[float, torch.Generator] | None = None) -> Tensor:
+        """``gumbel`` = (τ, noise): each block is a Gumbel-softmax draw at temperature τ instead of a
+        softmax, so the logits carry the class probabilities and the noise picks the class (as CTGAN
+        does); a softmax has to push every patient towards one class and stops learning once it is
+        saturated (mode collapse on the majority class)."""
         parts = torch.split(logits.index_select(-1, self.order), self.group_sizes, dim=-1)
         outputs = [parts[0].sigmoid()]
         for width, part in zip(self.widths, parts[1:]):
             blocks = part.unflatten(-1, (-1, width))
+            if gumbel is not None:
+                tau, noise = gumbel
+                u = torch.rand(blocks.shape, generator=noise, device=noise.device, dtype=blocks.dtype)
+                blocks = (blocks - torch.log(-torch.log(u.clamp(min=1e-10)))) / tau
             outputs.append(blocks.softmax(dim=-1).flatten(-2))
         return torch.cat(outputs, dim=-1).index_select(-1, self.inverse_order)
 
@@ -106,10 +114,12 @@ class Generator(nn.Module):
     exactly this.
     """
 
-    def __init__(self, spans: Sequence["Span"], latent_dim: int = 128, hidden_dim: int = 128):
+    def __init__(self, spans: Sequence[Span], latent_dim: int = 128, hidden_dim: int = 128,
+                 gumbel_tau: float | None = None):
         super().__init__()
         self.spans = list(spans)
         self.latent_dim = latent_dim
+        self.gumbel_tau = gumbel_tau
         self.lstm = nn.LSTM(latent_dim, hidden_dim, batch_first=True, bidirectional=True)
         self.linear1 = nn.Linear(2 * hidden_dim, hidden_dim)
         self.linear2 = nn.Linear(hidden_dim, hidden_dim)
@@ -118,14 +128,18 @@ class Generator(nn.Module):
 
     def sample_noise(self, batch: int, length: int, generator: torch.Generator) -> Tensor:
         """z ~ U(0, 1) of shape [batch, length, latent], drawn from ``generator`` on its device."""
-        dtype = self.linear1.weight.dtype
-        return torch.rand(batch, length, self.latent_dim, generator=generator, device=generator.device, dtype=dtype)
+        return uniform_noise(self.linear1.weight, (batch, length, self.latent_dim), generator)
 
-    def forward(self, z: Tensor) -> Tensor:
+    def generate(self, batch: int, length: int, noise: torch.Generator) -> Tensor:
+        """``batch`` encoded sequences of ``length`` steps [B, L, F], drawing z (then any Gumbel
+        noise) from ``noise``."""
+        return self(self.sample_noise(batch, length, noise), _gumbel(self.gumbel_tau, noise))
+
+    def forward(self, z: Tensor, gumbel: tuple[float, torch.Generator] | None = None) -> Tensor:
         h, _ = self.lstm(z)
         h = F.leaky_relu(self.linear1(h), LEAKY_SLOPE)
         h = F.leaky_relu(self.linear2(h), LEAKY_SLOPE)
-        return self.head(self.linear3(h))
+        return self.head(self.linear3(h), gumbel)
 
 
 def bidirectional_lstm_final_states(x: Tensor, lstm: nn.LSTM) -> Tensor:
@@ -157,14 +171,125 @@ def bidirectional_lstm_final_states(x: Tensor, lstm: nn.LSTM) -> Tensor:
     return h.transpose(0, 1).reshape(batch, 2 * H)
 
 
+def _gumbel(tau: float | None, noise: torch.Generator) -> tuple[float, torch.Generator] | None:
+    return None if tau is None else (tau, noise)
+
+
+def uniform_noise(like: Tensor, shape: tuple[int, ...], generator: torch.Generator) -> Tensor:
+    """Health Gym's noise, U(0, 1), in ``like``'s dtype, drawn from ``generator`` on its device."""
+    return torch.rand(*shape, generator=generator, device=generator.device, dtype=like.dtype)
+
+
+def packed(spans: Sequence[Span]) -> list[Span]:
+    """The same spans (in order) laid out from feature 0: the layout of a part of the features."""
+    out, start = [], 0
+    for span in spans:
+        out.append(replace(span, start=start, end=start + span.n_classes))
+        start += span.n_classes
+    return out
+
+
+def feature_index(spans: Sequence[Span]) -> list[int]:
+    return [i for span in spans for i in range(span.start, span.end)]
+
+
+def _mlp(width_in: int, hidden_dim: int, width_out: int) -> nn.Sequential:
+    return nn.Sequential(nn.Linear(width_in, hidden_dim), nn.LeakyReLU(LEAKY_SLOPE),
+                         nn.Linear(hidden_dim, hidden_dim), nn.LeakyReLU(LEAKY_SLOPE),
+                         nn.Linear(hidden_dim, width_out))
+
+
+class StaticHeadGenerator(nn.Module):
+    """Static variables once per patient, then the sequence conditioned on them (DoppelGANger's
+    attribute generator, on Health Gym's sequence generator).
+
+    A static head (two LeakyReLU layers over z_s ~ U(0, 1)) emits the static spans: static
+    variables, the first visit's time and, when lengths vary, the ``__length__`` block. Each step
+    of the sequence generator (Health Gym's bidirectional LSTM and dense layers) reads its own
+    noise z_t and the static values, and emits the time-varying spans. ``__present__`` is not
+    generated but follows from the length: P(row t present) = P(length > t), so a synthetic
+    patient's rows never stop and restart, and its length is one draw per patient.
+    """
+
+    def __init__(self, spans: Sequence[Span], latent_dim: int = 128, hidden_dim: int = 128,
+                 gumbel_tau: float | None = None):
+        super().__init__()
+        self.spans = list(spans)
+        self.n_features = check_spans(spans)
+        self.latent_dim = latent_dim
+        self.gumbel_tau = gumbel_tau
+        static = [s for s in spans if s.static]
+        derived = [s for s in spans if s.name == PRESENT]
+        temporal = [s for s in spans if not s.static and s.name != PRESENT]
+        if not static or not temporal:
+            raise HGymError("The static head needs static and time-varying variables; turn 'static_head' off "
+                            "for this schema.")
+        self.static_width = sum(s.n_classes for s in static)
+        self.static_net = _mlp(latent_dim, hidden_dim, self.static_width)
+        self.static_output = OutputHead(packed(static))
+        length = next((s for s in packed(static) if s.name == LENGTH), None)
+        self.length_slice = None if length is None or not derived else (length.start, length.end)
+        self.lstm = nn.LSTM(latent_dim + self.static_width, hidden_dim, batch_first=True, bidirectional=True)
+        self.linear1 = nn.Linear(2 * hidden_dim, hidden_dim)
+        self.linear2 = nn.Linear(hidden_dim, hidden_dim)
+        self.head = OutputHead(packed(temporal))
+        self.linear3 = nn.Linear(hidden_dim, self.head.n_features)
+        # Outputs are produced as [temporal | static | present]; this puts them in the span layout.
+        order = feature_index(temporal) + feature_index(static) + feature_index(derived)
+        self.register_buffer("inverse_order", torch.argsort(torch.tensor(order, dtype=torch.long)), persistent=False)
+
+    def generate(self, batch: int, length: int, noise: torch.Generator) -> Tensor:
+        """[B, L, F]; draws z_s [B, latent] (and its Gumbel noise), then z [B, L, latent] (and its
+        Gumbel noise), from ``noise``."""
+        weight, gumbel = self.linear1.weight, _gumbel(self.gumbel_tau, noise)
+        static = self.static_output(self.static_net(uniform_noise(weight, (batch, self.latent_dim), noise)), gumbel)
+        z = uniform_noise(weight, (batch, length, self.latent_dim), noise)
+        repeated = static.unsqueeze(1).expand(batch, length, self.static_width)
+        h, _ = self.lstm(torch.cat([z, repeated], dim=-1))
+        h = F.leaky_relu(self.linear1(h), LEAKY_SLOPE)
+        h = F.leaky_relu(self.linear2(h), LEAKY_SLOPE)
+        parts = [self.head(self.linear3(h), gumbel), repeated]
+        if self.length_slice is not None:
+            # p[j] = P(length = j + 1); row t is present when length > t: the tail sum from j = t.
+            p = static[:, self.length_slice[0]:self.length_slice[1]]
+            present = p.flip(-1).cumsum(-1).flip(-1)[:, :length].clamp(0.0, 1.0)
+            parts.append(torch.stack([1.0 - present, present], dim=-1))
+        return torch.cat(parts, dim=-1).index_select(-1, self.inverse_order)
+
+
+class StaticCritic(nn.Module):
+    """The static values of a patient [B, S] -> a score [B] (DoppelGANger's attribute discriminator):
+    it judges the joint distribution of the static variables and lengths on its own."""
+
+    def __init__(self, spans: Sequence[Span], hidden_dim: int = 128):
+        super().__init__()
+        static = [s for s in spans if s.static]
+        self.register_buffer("index", torch.tensor(feature_index(static), dtype=torch.long), persistent=False)
+        self.net = _mlp(len(self.index), hidden_dim, 1)
+
+    def select(self, x: Tensor) -> Tensor:
+        """The static features [B, S] of encoded sequences [B, L, F] (they repeat at every step)."""
+        return x[:, 0].index_select(-1, self.index)
+
+    def forward(self, static: Tensor) -> Tensor:
+        return self.net(static).squeeze(-1)
+
+
+def build_generator(spans: Sequence[Span], config) -> nn.Module:
+    """The generator ``config`` (a TrainConfig) asks for: Health Gym's, or the static-head one."""
+    kind = StaticHeadGenerator if config.static_head else Generator
+    return kind(spans, config.latent_dim, config.hidden_dim, config.gumbel_tau)
+
+
 class Critic(nn.Module):
     """Encoded sequences [B, L, F] -> one score per sequence [B].
 
     Reals pass through; each one-hot block is soft-embedded as x_blk @ E_k; two Linear +
     LeakyReLU(0.1) layers; forward and reverse LSTMs whose final hidden states feed a Linear.
+    With ``static_head`` it also owns a ``StaticCritic`` (``self.static``), trained with it.
     """
 
-    def __init__(self, spans: Sequence["Span"], hidden_dim: int = 128):
+    def __init__(self, spans: Sequence[Span], hidden_dim: int = 128, static_head: bool = False):
         super().__init__()
         self.n_features = check_spans(spans)
         self.spans = list(spans)
@@ -177,6 +302,7 @@ class Critic(nn.Module):
         self.linear2 = nn.Linear(hidden_dim, hidden_dim)
         self.lstm = nn.LSTM(hidden_dim, hidden_dim, batch_first=True, bidirectional=True)
         self.linear3 = nn.Linear(2 * hidden_dim, 1)
+        self.static = StaticCritic(spans, hidden_dim) if static_head else None
 
     def embedding_matrix(self) -> Tensor:
         """[F, E]: identity for the reals, E_k on the diagonal for each block."""

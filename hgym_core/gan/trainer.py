@@ -13,6 +13,7 @@ moments and random streams, so on the CPU a resumed run is bit-identical to an u
 
 from __future__ import annotations
 
+import copy
 import itertools
 import math
 import os
@@ -31,8 +32,9 @@ from hgym_core.device import apply_cpu_threads, describe_device, resolve_device
 from hgym_core.data.encoding import EncodedCohort, Encoder, curriculum_batches, curriculum_lengths
 from hgym_core.errors import HGymError
 from hgym_core.gan.events import LOSS_COLUMNS, TrainEvent
-from hgym_core.gan.models import Critic, Generator
-from hgym_core.gan.wgan import correlation_matrix, train_iteration
+from hgym_core.gan.models import Critic, build_generator
+from hgym_core.gan.validation import Validator
+from hgym_core.gan.wgan import Padding, correlation_matrix, train_iteration
 
 CHECKPOINT_FORMAT = 1
 Callback = Callable[[TrainEvent], None]
@@ -92,12 +94,16 @@ class Trainer:
         # (the dashboard's other threads share it).
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(config.seed)
-            self.generator = Generator(encoder.spans, config.latent_dim, config.hidden_dim).to(self.device)
-            self.critic = Critic(encoder.spans, config.hidden_dim).to(self.device)
+            self.generator = build_generator(encoder.spans, config).to(self.device)
+            self.critic = Critic(encoder.spans, config.hidden_dim, config.static_head).to(self.device)
+        self.padding = Padding.of(encoder.spans) if config.present_rows_only else None
+        self.validator = None if config.validation_every is None else Validator(
+            encoder, self.cohort, config.seed, config.validation_every, config.early_stop)
         self.g_opt = torch.optim.Adam(self.generator.parameters(), lr=config.lr, betas=config.betas)
         self.d_opt = torch.optim.Adam(self.critic.parameters(), lr=config.lr, betas=config.betas)
         self.noise = torch.Generator(device=self.device).manual_seed(config.seed)
         self.position = Position()
+        self.seconds = 0.0   # wall time spent training, resumes included (the time budget counts it)
         self.last_metrics: dict | None = None
         self._saved_step: int | None = None  # the step of the checkpoint this trainer last wrote
         self._real_corr: dict[int, torch.Tensor] = {}
@@ -112,8 +118,10 @@ class Trainer:
             "g_opt": self.g_opt.state_dict(),
             "d_opt": self.d_opt.state_dict(),
             "position": asdict(self.position),
+            "seconds": self.seconds,
             "last_metrics": self.last_metrics,
             "rng": capture_rng_states(self.noise),
+            "validation": None if self.validator is None else self.validator.state_dict(),
         }
 
     def load_state_dict(self, state: dict, log: Log | None = None) -> None:
@@ -125,7 +133,10 @@ class Trainer:
         self.g_opt.load_state_dict(state["g_opt"])
         self.d_opt.load_state_dict(state["d_opt"])
         self.position = Position(**state["position"])
+        self.seconds = float(state.get("seconds", 0.0))
         self.last_metrics = state.get("last_metrics")
+        if self.validator is not None and state.get("validation"):
+            self.validator.load_state_dict(state["validation"])
         if not restore_rng_states(state["rng"], self.noise):
             # A run moved between CPU and CUDA cannot reuse the other device's noise stream.
             self.noise.manual_seed(batch_seed(self.config.seed, self.position.epoch, self.position.step))
@@ -138,7 +149,19 @@ class Trainer:
 
     @property
     def finished(self) -> bool:
-        return self.position.epoch >= self.config.epochs
+        """Every epoch trained, the time budget spent, or stopped early at a plateau."""
+        budget = self.config.time_budget
+        return (self.position.epoch >= self.config.epochs or (budget is not None and self.seconds >= budget)
+                or (self.validator is not None and self.validator.should_stop))
+
+    def sampling_generator(self) -> torch.nn.Module:
+        """The generator to sample from: a copy holding the best weights by validation, else the live one."""
+        best = None if self.validator is None else self.validator.best_generator
+        if best is None:
+            return self.generator
+        generator = copy.deepcopy(self.generator)
+        generator.load_state_dict(best)
+        return generator
 
     def device_label(self) -> str:
         return describe_device(self.device)
@@ -174,9 +197,11 @@ class Trainer:
                 for real in itertools.islice(batches, position.batch, None):
                     if stop_event.is_set():
                         return "stopped"
+                    if self._out_of_time(log) or self._stopped_early(log):
+                        return "finished"
                     started = time.perf_counter()
                     metrics = train_iteration(self.generator, self.critic, self.g_opt, self.d_opt,
-                                              real, real_corr, config, self.noise)
+                                              real, real_corr, config, self.noise, self.padding)
                     seconds = time.perf_counter() - started
                     event = TrainEvent(epoch=position.epoch + 1, length=length, step=position.step + 1,
                                        d_loss=metrics.d_loss, gp=metrics.gp, d_real=metrics.d_real,
@@ -186,6 +211,9 @@ class Trainer:
                     position.batch += 1
                     position.step += 1
                     self.last_metrics = {name: getattr(event, name) for name in LOSS_COLUMNS}
+                    if self.validator is not None and self.validator.due(position.step):
+                        self._validate(log)
+                    self.seconds += time.perf_counter() - started
                     if self.run is not None:
                         self.run.append_metrics(event.as_row())
                     for callback in callbacks:
@@ -196,11 +224,34 @@ class Trainer:
                 self._save("running", log)
         return "finished"
 
+    def _out_of_time(self, log: Log) -> bool:
+        budget = self.config.time_budget
+        if budget is None or self.seconds < budget:
+            return False
+        log(f"time budget of {budget:,.0f} s reached after {self.position.step} steps "
+            f"(epoch {self.position.epoch + 1}); training ends here")
+        return True
+
+    def _stopped_early(self, log: Log) -> bool:
+        if self.validator is None or not self.validator.should_stop:
+            return False
+        log(f"validation loss has not improved for {self.validator.since_best} validations (best "
+            f"{self.validator.best_loss:.4f} at step {self.validator.best_step}); training ends here")
+        return True
+
+    def _validate(self, log: Log) -> None:
+        improved = self.validator.validate(self.generator, self.position.step)
+        if improved:
+            log(f"validation loss {self.validator.last_loss:.4f} at step {self.position.step}: the best so far, "
+                "kept for sampling")
+
     def _real_correlation(self, length: int) -> torch.Tensor:
         """The real data's correlation matrix over every patient's first L steps, once per L."""
         if length not in self._real_corr:
+            real = self.cohort.data[:, :length]
             with torch.no_grad():
-                self._real_corr[length] = correlation_matrix(self.cohort.data[:, :length])
+                self._real_corr[length] = correlation_matrix(real) if self.padding is None else \
+                    correlation_matrix(self.padding.apply(real), self.padding.weights(real))
         return self._real_corr[length]
 
     def _check_finite(self, event: TrainEvent) -> None:

@@ -12,28 +12,67 @@ Random draws all come from one ``torch.Generator`` in a fixed order (per critic 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
+from hgym_core.data.encoding import PRESENT, Span
 from hgym_core.gan.config import TrainConfig
-from hgym_core.gan.models import Critic, Generator
+from hgym_core.gan.models import Critic, StaticCritic
 
 # Columns whose centred norm is below this are constant: their correlations are set to 0
 # (0/eps instead of 0/0), as the published code does, so they never produce NaN.
 CONSTANT_COLUMN_EPS = 1e-8
 
 
-def correlation_matrix(x: Tensor) -> Tensor:
+def correlation_matrix(x: Tensor, weights: Tensor | None = None) -> Tensor:
     """Pearson correlation [F, F] over all B·L rows of x [B, L, F] (or any [..., F]).
 
-    A constant column has a zero centred vector; dividing by max(norm, 1e-8) instead of the
-    norm gives it zero correlation with everything, itself included, instead of NaN.
+    ``weights`` [B, L] (or x's leading shape) weigh each row: P(row present), so rows after a
+    patient's end count for nothing (0/1 for real data, soft for a generator's). A constant
+    column has a zero centred vector; dividing by max(norm, 1e-8) instead of the norm gives it
+    zero correlation with everything, itself included, instead of NaN.
     """
     rows = x.reshape(-1, x.shape[-1])
-    centred = rows - rows.mean(dim=0, keepdim=True)
+    if weights is None:
+        centred = rows - rows.mean(dim=0, keepdim=True)
+    else:
+        w = weights.reshape(-1, 1)
+        mean = (w * rows).sum(dim=0, keepdim=True) / w.sum().clamp(min=CONSTANT_COLUMN_EPS)
+        centred = (rows - mean) * w.sqrt()
     unit = centred / centred.norm(dim=0, keepdim=True).clamp(min=CONSTANT_COLUMN_EPS)
     return unit.T @ unit
+
+
+class Padding:
+    """Rows after a patient's end, hidden from the critic and the correlation loss.
+
+    Real sequences are padded by repeating the last row (``__present__`` absent); a generator
+    writes anything there. Multiplying every time-varying feature by P(row present) shows the
+    critic zeros in both, so it judges the rows that exist, and the same P weighs rows in the
+    correlation loss. Static features and the presence block itself are left as they are.
+    """
+
+    def __init__(self, spans: Sequence["Span"], present: "Span"):
+        self.channel = present.start + 1   # class 1: present
+        masked = torch.zeros(spans[-1].end)
+        for span in spans:
+            if not span.static and span is not present:
+                masked[span.start:span.end] = 1.0
+        self.masked = masked
+
+    @classmethod
+    def of(cls, spans: Sequence["Span"]) -> "Padding | None":
+        present = next((s for s in spans if s.name == PRESENT), None)
+        return None if present is None else cls(spans, present)
+
+    def weights(self, x: Tensor) -> Tensor:
+        return x[..., self.channel]
+
+    def apply(self, x: Tensor) -> Tensor:
+        masked = self.masked.to(device=x.device, dtype=x.dtype)
+        return x * (1.0 - masked + masked * self.weights(x).unsqueeze(-1))
 
 
 def correlation_loss(fake_corr: Tensor, real_corr: Tensor, cap: Tensor | float | None = None) -> Tensor:
@@ -84,24 +123,43 @@ class StepMetrics:
         return self.d_real - self.d_fake
 
 
+def static_penalty(critic: StaticCritic, real: Tensor, fake: Tensor, lambda_gp: float,
+                   alpha_generator: torch.Generator) -> Tensor:
+    """The gradient penalty of the static critic, on static values [B, S] (one α per patient)."""
+    alpha = torch.rand(real.shape[0], 1, generator=alpha_generator, device=alpha_generator.device, dtype=real.dtype)
+    mixed = (alpha * real + (1 - alpha) * fake.detach()).requires_grad_(True)
+    (grad,) = torch.autograd.grad(critic(mixed).sum(), mixed, create_graph=True)
+    return lambda_gp * (torch.sqrt(grad.square().sum(dim=1) + 1e-12) - 1).square().mean()
+
+
 def critic_losses(
-    generator: Generator, critic: Critic, real: Tensor, lambda_gp: float, noise: torch.Generator
+    generator: nn.Module, critic: Critic, real: Tensor, lambda_gp: float, noise: torch.Generator,
+    padding: Padding | None = None, static_weight: float = 1.0,
 ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-    """(L_D, GP, mean D(real), mean D(fake)) for one critic update; draws z then α."""
+    """(L_D, GP, mean D(real), mean D(fake)) for one critic update; draws z then α (then the static
+    critic's α). With a static critic, L_D adds ``static_weight`` x its own WGAN-GP loss."""
     batch, length, _ = real.shape
     # The critic update never reaches the generator's weights: building no graph for G(z) is
     # the same update for less work.
     with torch.no_grad():
-        fake = generator(generator.sample_noise(batch, length, noise))
+        fake = generator.generate(batch, length, noise)
+    if padding is not None:
+        real, fake = padding.apply(real), padding.apply(fake)
     # One call scores real and fake together: twice the batch, half the kernel launches.
     scores = critic(torch.cat([real, fake]))
     d_real, d_fake = scores[:batch].mean(), scores[batch:].mean()
     gp = gradient_penalty(critic, real, fake, lambda_gp, noise)
-    return d_fake - d_real + gp, gp, d_real, d_fake
+    loss = d_fake - d_real + gp
+    if critic.static is not None:
+        static_real, static_fake = critic.static.select(real), critic.static.select(fake)
+        static_scores = critic.static(torch.cat([static_real, static_fake]))
+        loss = loss + static_weight * (static_scores[batch:].mean() - static_scores[:batch].mean()
+                                       + static_penalty(critic.static, static_real, static_fake, lambda_gp, noise))
+    return loss, gp, d_real, d_fake
 
 
 def generator_losses(
-    generator: Generator,
+    generator: nn.Module,
     critic: Critic,
     batch: int,
     length: int,
@@ -109,16 +167,25 @@ def generator_losses(
     lambda_corr: float,
     corr_cap: bool,
     noise: torch.Generator,
+    padding: Padding | None = None,
+    static_weight: float = 1.0,
 ) -> tuple[Tensor, Tensor]:
-    """(L_G, L_corr) for one generator update; draws z, then u when capping."""
-    fake = generator(generator.sample_noise(batch, length, noise))
+    """(L_G, L_corr) for one generator update; draws z, then u when capping. With ``padding`` the
+    correlation counts each row by P(present); with a static critic its score joins the loss."""
+    fake = generator.generate(batch, length, noise)
+    weights = None
+    if padding is not None:
+        weights, fake = padding.weights(fake), padding.apply(fake)
     cap = torch.rand((), generator=noise, device=noise.device, dtype=fake.dtype) if corr_cap else None
-    corr = correlation_loss(correlation_matrix(fake), real_corr, cap)
-    return -critic(fake).mean() + lambda_corr * corr, corr
+    corr = correlation_loss(correlation_matrix(fake, weights), real_corr, cap)
+    loss = -critic(fake).mean() + lambda_corr * corr
+    if critic.static is not None:
+        loss = loss - static_weight * critic.static(critic.static.select(fake)).mean()
+    return loss, corr
 
 
 def train_iteration(
-    generator: Generator,
+    generator: nn.Module,
     critic: Critic,
     g_opt: torch.optim.Optimizer,
     d_opt: torch.optim.Optimizer,
@@ -126,13 +193,15 @@ def train_iteration(
     real_corr: Tensor,
     config: TrainConfig,
     noise: torch.Generator,
+    padding: Padding | None = None,
 ) -> StepMetrics:
     """config.n_critic critic updates on ``real`` [B, L, F], then one generator update."""
     # cuDNN's LSTM backward refuses to run in eval mode, which a sampler may have left on.
     generator.train()
     critic.train()
     for _ in range(config.n_critic):
-        d_loss, gp, d_real, d_fake = critic_losses(generator, critic, real, config.lambda_gp, noise)
+        d_loss, gp, d_real, d_fake = critic_losses(generator, critic, real, config.lambda_gp, noise, padding,
+                                                   config.static_weight)
         d_opt.zero_grad(set_to_none=True)
         d_loss.backward()
         d_opt.step()
@@ -143,7 +212,8 @@ def train_iteration(
     try:
         batch, length, _ = real.shape
         g_loss, corr = generator_losses(
-            generator, critic, batch, length, real_corr, config.lambda_corr, config.corr_cap, noise
+            generator, critic, batch, length, real_corr, config.lambda_corr, config.corr_cap, noise, padding,
+            config.static_weight,
         )
         g_opt.zero_grad(set_to_none=True)
         g_loss.backward()
