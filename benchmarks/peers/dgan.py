@@ -134,7 +134,7 @@ def encode(df, meta):
     return work, attributes, features, discrete, plan
 
 
-def decode(gen, df_train, meta, plan, time_whole):
+def decode(gen, df_train, meta, plan):
     """DGAN's generated long frame -> the train table's columns (labels, empty cells, times)."""
     idc, tc = meta["id_column"], meta["time_column"]
     out = pd.DataFrame({idc: gen[EID].astype(int).to_numpy()})
@@ -231,7 +231,7 @@ def main():
         gen = model.generate_dataframe(args.patients)
         sample_seconds = time.perf_counter() - t0
 
-    synth = decode(gen, df, meta, plan, time_whole)
+    synth = decode(gen, df, meta, plan)
     n = synth[meta["id_column"]].nunique()
     if n != args.patients:
         raise SystemExit(f"dgan: generated {n} patients, asked for {args.patients}")
