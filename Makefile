@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8501
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test chromium benchmarks
+.PHONY: run test chromium benchmarks peers
 
 # Until a first script run, Streamlit serves the pages/ folder as a legacy multipage app, and a
 # first visit straight to a page's address (/training) shows "Page not found". One warm-up run,
@@ -38,6 +38,11 @@ test: $(VENV)/.dev-installed chromium
 # Prints figures; not part of `make test` (timing belongs in benchmarks, not in tests).
 benchmarks: $(VENV)/.dev-installed
 	for script in benchmarks/*.py; do $(PY) $$script || exit 1; done
+
+# The quality benchmark's two peers (SDV PAR, gretel DGAN), each in its own venv under
+# benchmarks/peers/.venvs (benchmarks/peers/README.md). Not needed by `make run` or `make test`.
+peers:
+	bash benchmarks/peers/setup.sh
 
 $(PY):
 	python3 -m venv $(VENV)
