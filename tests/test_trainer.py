@@ -232,3 +232,11 @@ def test_a_short_cpu_run_learns_the_correlations(hiv_cohort):
     early, late = corr[:8].mean(), corr[-8:].mean()
     # Measured over seeds 0-2: Corr falls ~22-25% in these 40 steps (e.g. 0.33 -> 0.26).
     assert late < 0.85 * early, (early, late)
+
+
+def test_the_checkpoint_log_says_what_the_checkpoint_holds_in_a_users_words(small, tmp_path):
+    logged = []
+    callback, stop = stop_at(10, [])   # epoch 2: L=4 done (3 batches), then the first batch at L=8
+    train(small, RunFolder(tmp_path / "run"), callbacks=[callback], stop_event=stop, log=logged.append)
+    assert logged == ["checkpoint saved at step 6 (epoch 1 done)",
+                      "checkpoint saved at step 10 (epoch 2, 1 of 2 lengths done and 1 of 3 batches at L=8)"]

@@ -75,8 +75,11 @@ def _folder(folder: RunFolder | str | os.PathLike) -> RunFolder:
 
 
 def this_process() -> str:
-    """How the lock file names this process: its label when one was given, else its command line."""
-    return os.environ.get(PROCESS_LABEL_ENV) or shlex.join(["python", *sys.orig_argv[1:]])
+    """How the lock file names this process: its label when one was given, else its command line
+    (on one line and at most 200 characters: it goes into a one-sentence message)."""
+    command = os.environ.get(PROCESS_LABEL_ENV) or shlex.join(["python", *sys.orig_argv[1:]])
+    command = " ".join(command.split())
+    return command if len(command) <= 200 else command[:199] + "…"
 
 
 class RunLock:
