@@ -16,11 +16,12 @@ from hgym_core.errors import HGymError
 
 PREFIX = "train."
 # Shown at once; the rest sit in the "Advanced settings" expander.
-BASIC = ("epochs", "max_patients", "batch_size", "seed", "device")
+BASIC = ("epochs", "max_patients", "holdout", "batch_size", "seed", "device")
 ADVANCED = ("hidden_dim", "latent_dim", "n_critic", "lambda_gp", "lambda_corr", "lr", "betas", "curriculum",
             "corr_cap", "cpu_threads", "checkpoint_every")
 LABELS = {
-    "epochs": "Epochs", "max_patients": "Patients used for training (0 = all)", "batch_size": "Batch size",
+    "epochs": "Epochs", "max_patients": "Patients used for training (0 = all)",
+    "holdout": "Holdout: share of patients kept out", "batch_size": "Batch size",
     "seed": "Seed", "device": "Device", "hidden_dim": "Hidden size", "latent_dim": "Latent size",
     "n_critic": "Critic steps per generator step", "lambda_gp": "Gradient penalty weight λ_GP",
     "lambda_corr": "Correlation loss weight λ_C", "lr": "Learning rate", "betas": "Adam betas",
@@ -29,7 +30,9 @@ LABELS = {
 }
 INTEGERS = ("epochs", "batch_size", "seed", "hidden_dim", "latent_dim", "n_critic", "checkpoint_every")
 OPTIONAL_INTEGERS = ("max_patients", "cpu_threads")   # 0 in the widget means None
-FLOATS = {"lambda_gp": "%.2f", "lambda_corr": "%.2f", "lr": "%.1e"}
+FLOATS = {"lambda_gp": "%.2f", "lambda_corr": "%.2f", "lr": "%.1e", "holdout": "%.2f"}
+FLOAT_STEPS = {"lr": 1e-4, "holdout": 0.05}   # the others step by 1
+FLOAT_MAX = {"holdout": 0.9}
 
 
 def help_text(name: str) -> str:
@@ -72,8 +75,8 @@ def draw(name: str) -> None:
         minimum = 0 if name in OPTIONAL_INTEGERS or name == "seed" else 1
         st.number_input(label, min_value=minimum, step=1, key=key, help=help_)
     elif name in FLOATS:
-        st.number_input(label, min_value=0.0, format=FLOATS[name], key=key, help=help_,
-                        step=1e-4 if name == "lr" else 1.0)
+        st.number_input(label, min_value=0.0, max_value=FLOAT_MAX.get(name), format=FLOATS[name], key=key,
+                        help=help_, step=FLOAT_STEPS.get(name, 1.0))
     elif name == "betas":
         first, second = st.columns(2)
         first.number_input("Adam beta 1", min_value=0.0, max_value=0.9999, format="%.4f", key=PREFIX + "beta1",
