@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8501
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test chromium benchmarks
+.PHONY: run test chromium benchmarks peers
 
 # Until a first script run, Streamlit serves the pages/ folder as a legacy multipage app, and a
 # first visit straight to a page's address (/training) shows "Page not found". One warm-up run,
@@ -37,7 +37,12 @@ test: $(VENV)/.dev-installed chromium
 
 # Prints figures; not part of `make test` (timing belongs in benchmarks, not in tests).
 benchmarks: $(VENV)/.dev-installed
-	for script in benchmarks/*.py; do $(PY) $$script || exit 1; done
+	for script in $(filter-out benchmarks/quality.py,$(wildcard benchmarks/*.py)); do $(PY) $$script || exit 1; done
+
+# The quality benchmark's two peers (SDV PAR, gretel DGAN), each in its own venv under
+# benchmarks/peers/.venvs (benchmarks/peers/README.md). Not needed by `make run` or `make test`.
+peers:
+	bash benchmarks/peers/setup.sh
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -57,3 +62,11 @@ EMOJI_FONT := /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf
 chromium:
 	@(test -x /usr/bin/chromium && test -f $(EMOJI_FONT)) || \
 		($(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium fonts-noto-color-emoji)
+
+# The quality benchmark on real tables (README, "Quality on real tables"): the project next to the
+# two peers, which need their own venvs first (`make peers`). Long (PAR trains its default 128
+# epochs on every table), so not part of `make benchmarks`. Extra flags:
+#   make quality QUALITY_ARGS="--datasets quinidine --threads 2"
+.PHONY: quality
+quality: $(VENV)/.dev-installed
+	$(PY) benchmarks/quality.py $(QUALITY_ARGS)

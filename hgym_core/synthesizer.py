@@ -5,7 +5,10 @@
     Synthesizer.load("models/hiv-quick").resume(df, epochs=10)   # extend a finished run
 
 A run folder written by this class, the command line or the dashboard is the same thing (all
-three go through here and the Trainer), so ``load`` reads any of them.
+three go through here and the Trainer), so ``load`` reads any of them. ``fit`` keeps
+``config.holdout`` of the patients out of training (``runs/patients.py``) and records both sides.
+While ``fit`` or ``resume`` trains into a folder, this process holds the folder's lock
+(``runs/lock.py``): a second writer is refused before it writes anything.
 """
 
 from __future__ import annotations
@@ -14,7 +17,6 @@ import hashlib
 import os
 import shutil
 import threading
-from pathlib import Path
 from typing import Callable, Iterable
 
 import numpy as np
@@ -22,15 +24,20 @@ import pandas as pd
 import torch
 from torch import nn
 
-from hgym_core.runs.folder import RunFolder, now_iso
-from hgym_core.runs.listing import effective_status
-from hgym_core.gan.config import TrainConfig, check_resume_changes
-from hgym_core.device import resolve_device
 from hgym_core.data.encoding import EncodedCohort, Encoder
-from hgym_core.errors import HGymError
-from hgym_core.gan.models import build_generator
 from hgym_core.data.schema import Schema
+from hgym_core.data.validation import check
+from hgym_core.device import resolve_device
+from hgym_core.errors import HGymError
+from hgym_core.gan.config import TrainConfig, check_resume_changes
+from hgym_core.gan.models import build_generator
 from hgym_core.gan.trainer import Callback, Log, Trainer
+from hgym_core.runs.folder import RunFolder
+from hgym_core.runs.info import DataRecord, PatientCounts, RunInfo, RunStatus, now_iso
+from hgym_core.runs.listing import effective_status
+from hgym_core.runs.lock import RunLock
+from hgym_core.runs.patients import PatientSplit
+from hgym_core.runs.sources import describe_source
 
 
 def fingerprint(cohort: EncodedCohort) -> str:
@@ -41,21 +48,19 @@ def fingerprint(cohort: EncodedCohort) -> str:
     return digest.hexdigest()[:16]
 
 
-def describe_data(df: pd.DataFrame, schema: Schema, cohort: EncodedCohort, source: dict | None) -> dict:
+def describe_data(df: pd.DataFrame, schema: Schema, n_patients: int, source: dict | None,
+                  trained: EncodedCohort) -> DataRecord:
     """run.json's "data": where the table came from (``source``, e.g. {"kind": "file", "path": ...}),
-    its size and a fingerprint."""
+    its size as given and a fingerprint of the patients trained on."""
     source = dict(source or {"kind": "table"})
-    patients, rows = int(cohort.data.shape[0]), len(df)
-    label = {"demo": "built-in demo cohort (simulated)", "file": Path(source.get("path", "a file")).name,
-             "upload": source.get("name", "an upload")}.get(source["kind"], "a table")
-    return {"description": f"{label}: {patients:,} patients, {rows:,} rows", "source": source,
-            "patients": patients, "rows": rows, "columns": schema.columns, "fingerprint": fingerprint(cohort)}
+    return DataRecord(description=f"{describe_source(source)}: {n_patients:,} patients, {len(df):,} rows",
+                      source=source, patients=n_patients, rows=len(df), columns=schema.columns,
+                      fingerprint=fingerprint(trained))
 
 
-def sampling_weights(checkpoint: dict) -> dict:
-    """The generator to sample from: the best one by validation when the run validated, else the last."""
-    validation = checkpoint.get("validation") or {}
-    return validation.get("best_generator") or checkpoint["generator"]
+def refuse_existing(run: RunFolder) -> None:
+    if run.exists():
+        raise HGymError(f"'{run.path}' already holds a run; choose another name, delete that run, or resume it.")
 
 
 class Synthesizer:
@@ -68,35 +73,48 @@ class Synthesizer:
         self.generator: nn.Module | None = None   # the one sampled from (the best, when validated)
         self.trainer: Trainer | None = None
         self.run: RunFolder | None = None
-        self.data: dict = {}  # run.json's data description
+        self.data: DataRecord | None = None       # run.json's data description
+        self.split: PatientSplit | None = None    # the patients trained on and kept out
+        self.patients: PatientCounts | None = None
         self.status = "created"
 
     # --- training ------------------------------------------------------------------------------
     def fit(self, df: pd.DataFrame, run_dir: str | os.PathLike | None = None,
             callbacks: Iterable[Callback] = (), stop_event: threading.Event | None = None,
             log: Log | None = None, data_source: dict | None = None) -> "Synthesizer":
-        """Check ``df`` against the schema, fit the encoder and train a new run.
+        """Check ``df`` against the schema, split off the holdout patients, fit the encoder on the
+        rest and train a new run.
 
-        With ``run_dir`` the run lives on disk (run.json, schema.json, checkpoints, metrics.csv);
-        without it, in memory until ``save``. Returns self; ``self.status`` is "finished", or
-        "stopped" when ``stop_event`` was set (resume continues it).
+        With ``run_dir`` the run lives on disk (run.json, schema.json, patients.json, checkpoints,
+        metrics.csv); without it, in memory until ``save``. Returns self; ``self.status`` is
+        "finished", or "stopped" when ``stop_event`` was set (resume continues it).
         """
         run = RunFolder(run_dir) if run_dir is not None else None
-        if run is not None and run.exists():
-            raise HGymError(f"'{run.path}' already holds a run; choose another name, delete that run, "
-                            f"or resume it.")
-        # Checks the table first (every problem at once); a static head generates each length once.
-        self.encoder = Encoder.fit(df, self.schema, length_block=self.config.static_head)
-        cohort = self.encoder.encode(df)
-        self.trainer = Trainer(self.encoder, cohort, self.config, run)
-        self.generator, self.run = self.trainer.generator, run
-        self.data = describe_data(df, self.schema, cohort, data_source)
         if run is not None:
-            run.path.mkdir(parents=True, exist_ok=True)
-            run.write_schema(self.schema.to_json())
-            run.write_info(self._new_info(run.name, self.data))
-        self.status = self.trainer.train(callbacks, stop_event, log)
-        self.generator = self.trainer.sampling_generator()
+            refuse_existing(run)   # at once, before the table is checked and encoded
+        table = check(df, self.schema)   # every problem at once
+        id_column = self.schema.id_column
+        ids = table[id_column].drop_duplicates()
+        split = PatientSplit.of(ids, self.config.holdout, self.config.seed)
+        training_side = table[table[id_column].isin(split.train)]
+        # The holdout patients stay unseen: not even the encoder's ranges come from them.
+        # A static head generates each patient's length once: the encoder adds its block.
+        self.encoder = Encoder.fit(training_side, self.schema, length_block=self.config.static_head)
+        trainer = Trainer(self.encoder, self.encoder.encode(training_side), self.config, run)
+        self.split = split.trained_on(trainer.cohort.patient_ids)   # max_patients' subset, if any
+        self.patients = self.split.counts(len(ids), self.config.holdout)
+        self.data = describe_data(df, self.schema, len(ids), data_source, trainer.cohort)
+        self.trainer, self.generator, self.run = trainer, trainer.generator, run
+        if run is None:
+            self.status = trainer.train(callbacks, stop_event, log)
+        else:
+            with RunLock(run):
+                refuse_existing(run)   # again, now that no other process can be making it
+                run.write_schema(self.schema.to_json())
+                self.split.write(run)
+                self._new_info(run.name).write(run)
+                self.status = trainer.train(callbacks, stop_event, log)
+        self.generator = trainer.sampling_generator()
         return self
 
     def resume(self, df: pd.DataFrame, epochs: int | None = None, callbacks: Iterable[Callback] = (),
@@ -105,41 +123,46 @@ class Synthesizer:
         extends a finished run."""
         if self.run is None or self.encoder is None:
             raise HGymError("Only a run loaded from its folder can be resumed: use Synthesizer.load(folder).resume(df).")
-        info = self.run.read_info()
-        if effective_status(info) == "running" and info.get("pid") != os.getpid():
-            raise HGymError(f"Run '{self.run.name}' is being trained by process {info.get('pid')}; stop it first.")
-        cohort = self.encoder.encode(df)
-        expected = (info.get("data") or {}).get("fingerprint")
-        if expected is not None and fingerprint(cohort) != expected:
-            raise HGymError(f"This table differs from the data run '{self.run.name}' was trained on "
-                            f"({info['data'].get('description', 'unknown')}); resume with that same data, "
-                            f"or start a new run.")
-        check_resume_changes(TrainConfig.from_dict(info["config"]), self.config)
-        if epochs is not None:
-            self.config = self.config.replace(epochs=epochs)
-        trainer = Trainer(self.encoder, cohort, self.config, self.run)
-        # Loaded on the CPU: load_state_dict copies weights and optimizer moments to the trainer's device.
-        trainer.load_state_dict(self.run.load_checkpoint(), log)
-        if trainer.finished:
-            done = trainer.position.epoch
-            raise HGymError(f"Run '{self.run.name}' has already trained {done} epoch(s); ask for more epochs "
-                            f"(for example epochs={done + 10}) to extend it.")
-        self.trainer, self.generator = trainer, trainer.generator
-        self.status = trainer.train(callbacks, stop_event, log)
+        with RunLock(self.run):
+            info = RunInfo.read(self.run)
+            self.config = resume_config(self.run, info, self.config, epochs)
+            trainer = self._trainer_on_same_data(df, info)
+            _load_weights(self.run, lambda state: trainer.load_state_dict(state, log))
+            if trainer.end_reason() is not None:
+                raise HGymError(f"Run '{self.run.name}' has ended: {trainer.end_reason()}; {trainer.how_to_extend()}.")
+            self.trainer, self.generator = trainer, trainer.generator
+            self.status = trainer.train(callbacks, stop_event, log)
         self.generator = trainer.sampling_generator()
         return self
 
-    def _new_info(self, name: str, data: dict) -> dict:
-        return {"name": name, "created": now_iso(), "status": "created", "epochs_done": 0,
-                "epochs_target": self.config.epochs, "checkpoint_step": None, "config": self.config.to_dict(),
-                "schema": self.schema.to_dict(), "encoder": self.encoder.to_dict(), "data": data,
-                "device": self.trainer.device_label() if self.trainer else "", "error": None, "last_metrics": None}
+    def _trainer_on_same_data(self, df: pd.DataFrame, info: RunInfo) -> Trainer:
+        """A trainer on the patients the run trained on, picked from ``df`` by patients.json;
+        HGymError when ``df`` is other data."""
+        split = PatientSplit.read(self.run)
+        described = info.data.description if info.data else "unknown"
+        if split is None:   # recorded before patients.json: trained on (max_patients of) the whole table
+            cohort = self.encoder.encode(df)
+            trainer, trained = Trainer(self.encoder, cohort, self.config, self.run), cohort
+        else:
+            rows = split.training_rows(df, self.schema.id_column, self.run.name)
+            trainer = Trainer(self.encoder, self.encoder.encode(rows), self.config, self.run)
+            trained = trainer.cohort
+        expected = info.data.fingerprint if info.data else None
+        if expected is not None and fingerprint(trained) != expected:
+            raise HGymError(f"This table differs from the data run '{self.run.name}' was trained on ({described}); "
+                            f"resume with that same data, or start a new run.")
+        return trainer
+
+    def _new_info(self, name: str) -> RunInfo:
+        return RunInfo(name=name, created=now_iso(), status=RunStatus.CREATED, epochs_target=self.config.epochs,
+                       config=self.config.to_dict(), schema=self.schema.to_dict(), encoder=self.encoder.to_dict(),
+                       data=self.data, patients=self.patients,
+                       device=self.trainer.device_label() if self.trainer else "")
 
     # --- sampling ------------------------------------------------------------------------------
     def sample(self, n_patients: int, seed: int = 0, length: int | None = None,
                batch_size: int = 2048, progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
-        """``n_patients`` synthetic patients in the training table's columns and dtypes; ids count
-        from 0 (or from the table's first number, in its form, for text ids such as ``P001``).
+        """``n_patients`` synthetic patients in the training table's columns and dtypes, ids 0..n-1.
 
         Generated and decoded ``batch_size`` patients at a time, so memory holds one batch of
         tensors plus the growing table. The same seed gives the same patients. ``progress``, when
@@ -166,46 +189,79 @@ class Synthesizer:
 
     # --- persistence ---------------------------------------------------------------------------
     def save(self, folder: str | os.PathLike) -> RunFolder:
-        """Write a complete run folder (resumable: critic, optimizers and random state included)."""
+        """Write a complete run folder (resumable: critic, optimizers, random state and patients.json included)."""
         if self.trainer is None and self.run is None:
             raise HGymError("Nothing to save yet: call fit(df) first.")
         target = RunFolder(folder)
         if self.run is not None and target.path.resolve() == self.run.path.resolve():
             return target  # training already saved it at the end (or on stop)
-        if target.exists():
-            raise HGymError(f"'{target.path}' already holds a run; save to a new folder or delete that run.")
-        target.path.mkdir(parents=True, exist_ok=True)
-        if self.run is not None:  # a run on disk: copy its files, the newest state is there
-            info = self.run.read_info()
-            for source in (self.run.checkpoint_path, self.run.metrics_path):
-                if source.is_file():
-                    shutil.copyfile(source, target.path / source.name)
-        else:
-            target.save_checkpoint(self.trainer.state_dict())
-            info = self._new_info(target.name, self.data)
-            info.update(status=self.status, epochs_done=self.trainer.position.epoch,
-                        checkpoint_step=self.trainer.position.step, last_metrics=self.trainer.last_metrics)
-        target.write_schema(self.schema.to_json())
-        target.write_info(dict(info, name=target.name))
+        refuse_existing(target)
+        with RunLock(target):
+            if self.run is not None:  # a run on disk: copy its files, the newest state is there
+                info = RunInfo.read(self.run)
+                for source in (self.run.checkpoint_path, self.run.metrics_path, self.run.patients_path):
+                    if source.is_file():
+                        shutil.copyfile(source, target.path / source.name)
+            else:
+                target.save_checkpoint(self.trainer.state_dict())
+                self.split.write(target)
+                info = self._new_info(target.name).replace(
+                    status=self.status, epochs_done=self.trainer.position.epoch,
+                    checkpoint_step=self.trainer.position.step, last_metrics=self.trainer.last_metrics)
+            target.write_schema(self.schema.to_json())
+            info.replace(name=target.name).write(target)
         return target
 
     @classmethod
     def load(cls, folder: str | os.PathLike, device: str | None = None) -> "Synthesizer":
         """A synthesizer from any run folder; ``device`` overrides the run's setting ("auto" default)."""
         run = RunFolder(folder)
-        info = run.read_info()
-        try:
-            config = TrainConfig.from_dict(info["config"])
-            schema = Schema.from_dict(info["schema"])
-            encoder = Encoder.from_dict(info["encoder"])
-        except KeyError as missing:
-            raise HGymError(f"{run.info_path} lacks {missing}; the run is incomplete and cannot be loaded.") from None
+        info = RunInfo.read(run)
+        for part in ("schema", "encoder"):
+            if getattr(info, part) is None:
+                raise HGymError(f"{run.info_path} lacks '{part}'; the run is incomplete and cannot be loaded.")
+        config = info.train_config()
         if device is not None:
             config = config.replace(device=device)
-        synthesizer = cls(schema, config)
-        target = resolve_device(config.device)
+        synthesizer = cls(Schema.from_dict(info.schema), config)
+        encoder = Encoder.from_dict(info.encoder)
         generator = build_generator(encoder.spans, config)
-        generator.load_state_dict(sampling_weights(run.load_checkpoint()))
-        synthesizer.encoder, synthesizer.generator = encoder, generator.to(target)
-        synthesizer.run, synthesizer.status = run, effective_status(info)
+        _load_weights(run, lambda state: generator.load_state_dict(sampling_weights(state)))
+        synthesizer.encoder, synthesizer.generator = encoder, generator.to(resolve_device(config.device))
+        synthesizer.run, synthesizer.status = run, effective_status(run, info)
+        synthesizer.data, synthesizer.patients = info.data, info.trained_patients()
         return synthesizer
+
+
+def resume_config(run: RunFolder, info: RunInfo, wanted: TrainConfig, epochs: int | None) -> TrainConfig:
+    """The settings a resume of ``run`` trains with: ``wanted`` (the run's own, changed only where a
+    resume may change them) with ``epochs`` as the new total. HGymError when a setting may not
+    change, or when the run has already trained that many epochs."""
+    check_resume_changes(info.train_config(), wanted)
+    config = wanted.replace(epochs=epochs) if epochs is not None else wanted
+    if info.epochs_done >= config.epochs:
+        more = info.epochs_done + 10
+        raise HGymError(f"Run '{run.name}' has already trained {info.epochs_done} epoch(s) of {config.epochs}; to "
+                        f"extend it, ask for more epochs in all, e.g. {more} (--epochs {more} on the command line, "
+                        f"epochs={more} in Python).")
+    return config
+
+
+def sampling_weights(checkpoint: dict) -> dict:
+    """The generator to sample from: the best one by validation when the run validated, else the last."""
+    validation = checkpoint.get("validation") or {}
+    return validation.get("best_generator") or checkpoint["generator"]
+
+
+def _load_weights(run: RunFolder, apply: Callable[[dict], object]) -> None:
+    """Load the run's checkpoint into models through ``apply``; weights of other sizes (a checkpoint
+    copied from another run) become one HGymError instead of a traceback."""
+    state = run.load_checkpoint()
+    try:
+        apply(state)
+    except HGymError:
+        raise
+    except (RuntimeError, KeyError, ValueError, TypeError):
+        raise HGymError(f"{run.checkpoint_path} does not fit run '{run.name}': its weights are not the sizes this "
+                        "run's schema and settings make (was it copied from another run?); put the run's own "
+                        "checkpoint.pt back, or delete the run.") from None

@@ -1,4 +1,4 @@
-"""The Compare page's work: sample, split the real data, score, and build every figure once.
+"""The Compare page's work: sample, take the run's own split of the real data, score, build every figure once.
 
 A comparison is kept in session state per (run, checkpoint, patients, seed), so switching pages
 or picking another example variable redraws stored figures instead of recomputing them.
@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import time
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
 from hgym_core import plots
 from hgym_core.runs.folder import RunFolder
 from hgym_core.runs.listing import RunSummary
+from hgym_core.runs.patients import NO_HOLDOUT, sample_patients, training_and_holdout
 from hgym_core.data.demo import HIV_NUMERIC
 from hgym_core.evaluation import GROUPS, EvaluationSettings, evaluate
 from hgym_core.data.schema import Schema, check
@@ -23,8 +23,9 @@ from pages._progress import ProgressBar
 
 RESULTS = "compare_results"
 KEEP_RESULTS = 3
-# Real patients in each of the two parts (training side and holdout reference): enough for
-# stable scores, small enough that scoring takes seconds rather than minutes on a laptop CPU.
+# The run's training patients scored (a seeded sample when it trained on more): enough for stable
+# scores, few enough that scoring takes seconds rather than minutes on a laptop CPU. The holdout
+# side is the run's whole holdout; the distance scores sample it to this many too.
 REAL_PATIENTS = 1000
 # Detection and utility train small GRUs: most of a comparison's time. The page can skip them.
 MODEL_GROUPS = ("detection", "utility")
@@ -38,8 +39,7 @@ SCORING_SECONDS = {False: 3.0, True: 30.0}
 
 
 def result_key(run: RunSummary, n_patients: int, seed: int, model_scores: bool) -> tuple:
-    step = RunFolder(run.path).read_info().get("checkpoint_step")
-    return run.name, step, int(n_patients), int(seed), bool(model_scores)
+    return str(run.path.resolve()), run.info.checkpoint_step, int(n_patients), int(seed), bool(model_scores)
 
 
 def stored(key: tuple) -> dict | None:
@@ -54,15 +54,6 @@ def panel_variables(schema: Schema) -> tuple[list[str], list[str]]:
     return schema.names, []
 
 
-def split_real(real: pd.DataFrame, id_column: str, per_part: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Two disjoint random sets of patients, at most ``per_part`` each: the real side and its holdout."""
-    ids = real[id_column].drop_duplicates().to_numpy()
-    shuffled = np.random.default_rng(seed).permutation(len(ids))
-    half = min(per_part, len(ids) // 2)
-    first, second = ids[shuffled[:half]], ids[shuffled[half:2 * half]]
-    return real[real[id_column].isin(first)], real[real[id_column].isin(second)]
-
-
 def compare(run: RunSummary, n_patients: int, seed: int, model_scores: bool) -> dict:
     """Sample, score and draw, reporting each stage in an st.status box with one progress bar for
     sampling and scoring; returns the stored result."""
@@ -72,8 +63,9 @@ def compare(run: RunSummary, n_patients: int, seed: int, model_scores: bool) -> 
         st.write("Loading the run and the data it was trained on…")
         synthesizer = state.synthesizer_for(run)
         schema = synthesizer.schema
-        real = check(state.table_for_run(RunFolder(run.path).read_info()), schema)
-        real, holdout = split_real(real, schema.id_column, REAL_PATIENTS, seed)
+        folder = RunFolder(run.path)
+        real, holdout = training_and_holdout(folder, check(state.table_for_run(folder, run.info), schema))
+        real = sample_patients(real, schema.id_column, REAL_PATIENTS, seed)
         bar = ProgressBar(f"Sampling {n_patients:,} synthetic patients (seed {seed})…")
         split = sampling_share(n_patients, model_scores)
         synthetic = synthesizer.sample(n_patients, seed=seed, progress=bar.sampling(0.0, split))
@@ -88,7 +80,9 @@ def compare(run: RunSummary, n_patients: int, seed: int, model_scores: bool) -> 
             "overview": report.overview(), "notes": list(report.notes),
             "dcr": plots.dcr_histogram_figure(privacy["dcr_train"], privacy.get("dcr_holdout"))
             if privacy.get("dcr_train") is not None else None,
-            "sizes": (real[schema.id_column].nunique(), holdout[schema.id_column].nunique(), n_patients),
+            "holdout": holdout, "no_holdout": NO_HOLDOUT if holdout is None else None,
+            "sizes": (real[schema.id_column].nunique(), 0 if holdout is None else holdout[schema.id_column].nunique(),
+                      n_patients),
         }
         status.update(label=f"Compared in {time.perf_counter() - started:.0f} s", state="complete", expanded=False)
     return result

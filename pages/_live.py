@@ -7,6 +7,10 @@ curves are small Vega-Lite charts: plotly's subplot machinery alone costs ~100 m
 more than the whole update may take. Each curve keeps at most 2,000 points
 (``plots.downsample_indices`` keeps every bucket's extremes, so spikes and the curriculum
 saw-tooth survive) and dotted rules mark each change of the curriculum length L.
+
+While no job trains, ``watch_jobs`` looks at the registry every few seconds (memory only) and
+reruns the page when a job starts or ends in another tab, so no tab keeps offering Start
+beside a job it has not heard of.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import pandas as pd
 import streamlit as st
 
 from hgym_core.gan.events import METRIC_COLUMNS
-from hgym_core.runs.jobs import ACTIVE, TrainingJob
+from hgym_core.runs.jobs import ACTIVE, JobRegistry, TrainingJob
 from hgym_core.plots import REAL_COLOUR, SYNTHETIC_COLOUR, curriculum_changes, downsample_indices
 from pages import _format as fmt
 
@@ -35,6 +39,8 @@ PANELS = (
 SERIES_NAMES = {"d_real": "D_real", "d_fake": "D_fake", "w": "W", "gp": "GP", "d_loss": "D_loss",
                 "g_loss": "G_loss", "corr": "Corr"}
 COLOURS = {"d_real": REAL_COLOUR, "d_fake": SYNTHETIC_COLOUR}
+WATCH_SECONDS = 2
+ENDED_LINKS = ("finished", "stopped")   # a run with a checkpoint to compare and sample from
 HISTORY = "live_history"   # session key: (id of the job, {column: values}) already copied
 CHARTS = "live_charts"     # session key: ((id of the job, steps), [(curve data, chart spec)])
 
@@ -58,15 +64,22 @@ def draw_panel(job: TrainingJob) -> None:
     state = {"stopping": "stopping: saving a checkpoint…"}.get(snap.status, snap.status)
     st.progress(fraction, text=f"**{snap.name}** · {state} · epoch {snap.epoch}/{snap.epochs_target} · "
                                f"L={snap.length} · step {snap.step}/{snap.steps_target} · "
+                               f"elapsed {fmt.duration(snap.elapsed_seconds)} · "
                                f"ETA {fmt.duration(snap.eta_seconds)} · {rate}")
     if snap.error:
         st.error(snap.error)
+    if snap.status in ENDED_LINKS:
+        compare, generate = st.columns(2)
+        compare.page_link("pages/compare.py", label=f"Compare '{snap.name}' with the real data",
+                          icon=":material/compare:")
+        generate.page_link("pages/generate.py", label=f"Generate patients from '{snap.name}'",
+                           icon=":material/download:")
     if snap.last:
         st.caption(f"Step {snap.step}: " + " · ".join(f"{SERIES_NAMES[name]} {fmt.number(snap.last[name])}"
                                                       for name in SERIES_NAMES))
     draw_curves(history, id(job))
     with st.expander("Event log", expanded=snap.status not in ACTIVE):
-        st.code("\n".join(snap.log[-200:]) or "no events yet", language=None)
+        st.code("\n".join(snap.log[-200:]) or "no events yet", language=None, wrap_lines=True)
 
 
 def draw_curves(history: dict, owner: int) -> None:
@@ -122,7 +135,8 @@ def _spec(title: str, series: tuple[str, ...], rules: list[dict]) -> dict:
             "x": {"field": "step", "type": "quantitative", "title": "generator step"},
             "y": {"field": "value", "type": "quantitative", "title": None, "scale": {"zero": False}},
             "color": {"field": "series", "type": "nominal", "scale": {"domain": names, "range": colours},
-                      "legend": {"orient": "top-right", "title": None, "fillColor": "rgba(255,255,255,0.8)"}
+                      # Above the plot, not over it: the curves fill the plot's corners too.
+                      "legend": {"orient": "top", "direction": "horizontal", "title": None}
                       if len(series) > 1 else None},
         },
     }
@@ -144,3 +158,16 @@ def live_panel(job: TrainingJob) -> None:
     draw_panel(job)
     if job.status not in ACTIVE:
         st.rerun()   # the whole page: buttons, run lists and sidebar catch up with the ended job
+
+
+def jobs_seen(registry: JobRegistry) -> tuple:
+    """What a page knows of the registry when it draws: the latest job and whether it trains."""
+    job = registry.latest()
+    return (id(job), job.is_active()) if job is not None else (None, False)
+
+
+@st.fragment(run_every=WATCH_SECONDS)
+def watch_jobs(registry: JobRegistry, seen: tuple) -> None:
+    """Rerun the page once the registry no longer matches what it drew (``seen``)."""
+    if jobs_seen(registry) != seen:
+        st.rerun()

@@ -19,8 +19,10 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from hgym_core.runs.folder import CHECKPOINT_FILE, RunFolder, sanitize_run_name
+from hgym_core.runs.folder import RunFolder, run_path, sanitize_run_name
+from hgym_core.runs.info import RunInfo
 from hgym_core.runs.listing import RunSummary, list_runs
+from hgym_core.runs.sources import demo_source, table_from_source
 from hgym_core.data.demo import DEMO_PATIENTS, DEMO_SEED, hiv_schema, simulate_hiv_cohort
 from hgym_core.errors import HGymError
 from hgym_core.data.io import read_table, write_table
@@ -64,8 +66,8 @@ def _demo_table(n_patients: int, seed: int) -> tuple[pd.DataFrame, Schema]:
 def demo_dataset(n_patients: int = DEMO_PATIENTS, seed: int = DEMO_SEED) -> Dataset:
     frame, schema = _demo_table(int(n_patients), int(seed))
     description = f"Built-in HIV cohort ({n_patients:,} patients, seed {seed})"
-    source = {"kind": "demo", "n_patients": int(n_patients), "seed": int(seed)}
-    return Dataset(description, frame, schema, source, f"demo-{n_patients}-{seed}", int(n_patients))
+    return Dataset(description, frame, schema, demo_source(n_patients, seed), f"demo-{n_patients}-{seed}",
+                   int(n_patients))
 
 
 def accept_upload(data: bytes, name: str) -> Dataset:
@@ -121,23 +123,11 @@ def upload_label(path: Path) -> str:
     return path.stem.rsplit("-", 1)[0]
 
 
-def table_for_run(info: dict) -> pd.DataFrame:
-    """The real table a run was trained on, from the data source recorded in its run.json.
-
-    Dashboard runs record the demo's size and seed or the kept upload; command-line runs the
-    demo or a file path ("kind": "file").
-    """
-    source = (info.get("data") or {}).get("source") or {}
-    if source.get("kind") == "demo":
-        return _demo_table(int(source.get("n_patients", DEMO_PATIENTS)), int(source.get("seed", DEMO_SEED)))[0]
-    if source.get("kind") in ("upload", "file"):
-        path = Path(source.get("path", ""))
-        if not path.is_file():
-            raise HGymError(f"The data run '{info.get('name')}' was trained on ({path}) is no longer there; load "
-                            f"'{source.get('name', path.name)}' again or choose another run.")
-        return read_table(path)
-    raise HGymError(f"Run '{info.get('name')}' does not record which data it was trained on; train a new run "
-                    "from the dashboard or the command line, which record it.")
+def table_for_run(folder: RunFolder, info: RunInfo) -> pd.DataFrame:
+    """The real table a run was trained on, from the data source its run.json records (the
+    built-in cohort from this server's cache)."""
+    return table_from_source(info.data.source if info.data else None, folder.name,
+                             simulate=lambda n_patients, seed: _demo_table(n_patients, seed)[0])
 
 
 # --------------------------------------------------------------------------- session state
@@ -218,13 +208,18 @@ def keep_settings() -> None:
 
 # --------------------------------------------------------------------------- runs
 
+def run_folder(name: str) -> RunFolder:
+    """The run of that name: its folder in the models folder (a run is its folder)."""
+    return RunFolder(run_path(models_dir(), name))
+
+
 def trained_runs() -> list[RunSummary]:
     """Runs with a checkpoint to sample from, newest first (any status: a stopped run samples too)."""
-    return [run for run in list_runs(models_dir()) if (run.path / CHECKPOINT_FILE).is_file()]
+    return [run for run in list_runs(models_dir()) if RunFolder(run.path).has_checkpoint() and run.info]
 
 
 def pick_run(runs: list[RunSummary], key: str, label: str = "Run") -> RunSummary:
-    """A run selector that starts on the current run and makes the chosen run current."""
+    """A run selector (by folder name) that starts on the current run and makes the chosen run current."""
     names = [run.name for run in runs]
     if st.session_state.get(key) not in names:
         st.session_state[key] = current_run() if current_run() in names else names[0]
@@ -239,10 +234,9 @@ def _run_label(run: RunSummary) -> str:
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the trained generator…")
 def load_synthesizer(path: str, checkpoint_step: int | None) -> Synthesizer:
-    """One loaded generator per run and checkpoint, shared by every tab (a newer checkpoint reloads)."""
+    """One loaded generator per run folder and checkpoint, shared by every tab (a newer checkpoint reloads)."""
     return Synthesizer.load(path)
 
 
 def synthesizer_for(run: RunSummary) -> Synthesizer:
-    info = RunFolder(run.path).read_info()
-    return load_synthesizer(str(run.path), info.get("checkpoint_step"))
+    return load_synthesizer(str(run.path.resolve()), run.info.checkpoint_step)

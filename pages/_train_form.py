@@ -16,20 +16,31 @@ from hgym_core.errors import HGymError
 
 PREFIX = "train."
 # Shown at once; the rest sit in the "Advanced settings" expander.
-BASIC = ("epochs", "max_patients", "batch_size", "seed", "device")
+BASIC = ("time_budget", "epochs", "max_patients", "holdout", "batch_size", "seed", "device")
 ADVANCED = ("hidden_dim", "latent_dim", "n_critic", "lambda_gp", "lambda_corr", "lr", "betas", "curriculum",
-            "corr_cap", "cpu_threads", "checkpoint_every")
+            "corr_cap", "static_head", "static_weight", "gumbel_tau", "present_rows_only", "validation_every",
+            "early_stop", "cpu_threads", "checkpoint_every")
 LABELS = {
-    "epochs": "Epochs", "max_patients": "Patients used for training (0 = all)", "batch_size": "Batch size",
+    "epochs": "Epochs", "max_patients": "Patients used for training (0 = all)",
+    "holdout": "Holdout: share of patients kept out", "batch_size": "Batch size",
     "seed": "Seed", "device": "Device", "hidden_dim": "Hidden size", "latent_dim": "Latent size",
     "n_critic": "Critic steps per generator step", "lambda_gp": "Gradient penalty weight λ_GP",
     "lambda_corr": "Correlation loss weight λ_C", "lr": "Learning rate", "betas": "Adam betas",
     "curriculum": "Curriculum lengths (empty = automatic)", "corr_cap": "Cap correlations (blog variant)",
     "cpu_threads": "CPU threads (0 = torch's default)", "checkpoint_every": "Checkpoint every N epochs",
+    "time_budget": "Time budget in minutes (0 = train every epoch)", "static_head": "Static head (once per patient)",
+    "static_weight": "Static critic weight", "gumbel_tau": "Gumbel-softmax temperature (0 = softmax)",
+    "present_rows_only": "Hide rows after a patient's end", "validation_every": "Validate every N steps (0 = off)",
+    "early_stop": "Stop after N validations without gain (0 = never)",
 }
 INTEGERS = ("epochs", "batch_size", "seed", "hidden_dim", "latent_dim", "n_critic", "checkpoint_every")
-OPTIONAL_INTEGERS = ("max_patients", "cpu_threads")   # 0 in the widget means None
-FLOATS = {"lambda_gp": "%.2f", "lambda_corr": "%.2f", "lr": "%.1e"}
+OPTIONAL_INTEGERS = ("max_patients", "cpu_threads", "validation_every", "early_stop")   # 0 in the widget means None
+FLOATS = {"lambda_gp": "%.2f", "lambda_corr": "%.2f", "lr": "%.1e", "holdout": "%.2f", "static_weight": "%.2f"}
+OPTIONAL_FLOATS = {"gumbel_tau": "%.2f", "time_budget": "%.1f"}   # 0 in the widget means None
+FLOAT_STEPS = {"lr": 1e-4, "holdout": 0.05, "gumbel_tau": 0.05}   # the others step by 1
+CHECKBOXES = ("corr_cap", "static_head", "present_rows_only")
+SECONDS_PER_UNIT = {"time_budget": 60.0}   # the widget shows minutes, the setting holds seconds
+FLOAT_MAX = {"holdout": 0.9}
 
 
 def help_text(name: str) -> str:
@@ -58,6 +69,8 @@ def write_values(config: TrainConfig) -> None:
             st.session_state[PREFIX + name] = ", ".join(str(length) for length in value or ())
         elif name in OPTIONAL_INTEGERS:
             st.session_state[PREFIX + name] = int(value or 0)
+        elif name in OPTIONAL_FLOATS:
+            st.session_state[PREFIX + name] = float(value or 0) / SECONDS_PER_UNIT.get(name, 1.0)
         elif name in FLOATS:
             st.session_state[PREFIX + name] = float(value)
         else:
@@ -71,9 +84,9 @@ def draw(name: str) -> None:
     if name in INTEGERS or name in OPTIONAL_INTEGERS:
         minimum = 0 if name in OPTIONAL_INTEGERS or name == "seed" else 1
         st.number_input(label, min_value=minimum, step=1, key=key, help=help_)
-    elif name in FLOATS:
-        st.number_input(label, min_value=0.0, format=FLOATS[name], key=key, help=help_,
-                        step=1e-4 if name == "lr" else 1.0)
+    elif name in FLOATS or name in OPTIONAL_FLOATS:
+        st.number_input(label, min_value=0.0, max_value=FLOAT_MAX.get(name), format={**FLOATS, **OPTIONAL_FLOATS}[name],
+                        key=key, help=help_, step=FLOAT_STEPS.get(name, 1.0))
     elif name == "betas":
         first, second = st.columns(2)
         first.number_input("Adam beta 1", min_value=0.0, max_value=0.9999, format="%.4f", key=PREFIX + "beta1",
@@ -82,7 +95,7 @@ def draw(name: str) -> None:
                             help=help_)
     elif name == "curriculum":
         st.text_input(label, key=key, help=help_ + ". Type lengths separated by commas, e.g. 10, 20, 30.")
-    elif name == "corr_cap":
+    elif name in CHECKBOXES:
         st.checkbox(label, key=key, help=help_)
     elif name == "device":
         if st.session_state.get(key) not in device_choices():
@@ -100,6 +113,8 @@ def read_values() -> TrainConfig:
             values[name] = _lengths(st.session_state[PREFIX + name])
         elif name in OPTIONAL_INTEGERS:
             values[name] = int(st.session_state[PREFIX + name]) or None
+        elif name in OPTIONAL_FLOATS:
+            values[name] = float(st.session_state[PREFIX + name]) * SECONDS_PER_UNIT.get(name, 1.0) or None
         else:
             values[name] = st.session_state[PREFIX + name]
     return TrainConfig.from_dict(values)

@@ -50,9 +50,9 @@ else:
                                      help="Train small GRU models to tell real from synthetic patients and to "
                                           "predict the next month (train on synthetic, test on real). They take "
                                           "most of the time: minutes on a CPU, so they start switched off there.")
-    st.caption(f"Scores compare up to {comparison.REAL_PATIENTS:,} real patients with the synthetic ones, "
-               f"next to the same scores for those real patients vs {comparison.REAL_PATIENTS:,} other real "
-               "patients (the reference a synthetic set cannot be expected to beat).")
+    st.caption(f"Scores compare up to {comparison.REAL_PATIENTS:,} of the patients the run trained on with the "
+               "synthetic ones, next to the same scores for those patients vs the run's holdout, the patients it "
+               "kept out of training (the reference a synthetic set cannot be expected to beat).")
     key = comparison.result_key(run, n_patients, seed, model_scores)
     if st.button("Compare", key="btn.compare", type="primary"):
         try:
@@ -65,8 +65,9 @@ else:
         st.info("Choose the number of synthetic patients and a seed, then press Compare.")
     else:
         real_n, holdout_n, synthetic_n = result["sizes"]
-        st.success(f"Run '{result['run']}': {synthetic_n:,} synthetic patients vs {real_n:,} real patients "
-                   f"(reference: {holdout_n:,} held-out real patients). Real is blue, synthetic orange.")
+        reference = f"reference: {holdout_n:,} held-out real patients" if holdout_n else "no holdout to compare with"
+        st.success(f"Run '{result['run']}': {synthetic_n:,} synthetic patients vs {real_n:,} real patients it "
+                   f"trained on ({reference}). Real is blue, synthetic orange.")
         main, others = comparison.panel_variables(result["schema"])
         st.header("Variables")
         for name in main:
@@ -96,6 +97,8 @@ else:
                      column_config={"reference": st.column_config.Column("reference (real vs holdout)")})
         with st.expander("Every score, per variable"):
             st.dataframe(_scores_table(result["summary"]), hide_index=True, width="stretch")
+        if result["no_holdout"]:
+            st.warning(result["no_holdout"], icon=":material/lock_open:")
         for note in result["notes"]:
             st.caption(note)
         if result["dcr"] is not None:

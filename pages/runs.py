@@ -1,4 +1,8 @@
-"""Runs page: every run in the models folder (dashboard or command line), its curves, and delete."""
+"""Runs page: every run in the models folder (dashboard or command line), its curves, and delete.
+
+A run is its folder: the table lists each folder once under its own name (a copied folder is a
+run of its own) and Delete removes exactly the folder chosen.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,8 @@ import pandas as pd
 import streamlit as st
 
 from hgym_core.runs.folder import RunFolder
-from hgym_core.runs.listing import delete_run, list_runs
+from hgym_core.runs.listing import list_runs
+from hgym_core.runs.service import delete_run
 from hgym_core.errors import HGymError
 from hgym_core.plots import loss_figure
 from pages import _state as state
@@ -26,7 +31,7 @@ def _cancel_delete() -> None:
 def _delete(name: str) -> None:
     st.session_state.pop(CONFIRM, None)
     try:
-        delete_run(state.models_dir(), name)
+        delete_run(state.run_folder(name), state.job_registry())
     except HGymError as problem:
         st.session_state[MESSAGE] = ("error", str(problem))
         return
@@ -35,13 +40,9 @@ def _delete(name: str) -> None:
     st.session_state[MESSAGE] = ("success", f"Deleted run '{name}'.")
 
 
-def _info(run) -> dict:
-    """run.json, or nothing for a damaged run (its summary carries the error)."""
-    return RunFolder(run.path).read_info() if run.error is None else {}
-
-
-def _schema_text(info: dict) -> str:
-    variables = [v.get("name", "?") for v in (info.get("schema") or {}).get("variables", [])]
+def _schema_text(run) -> str:
+    schema = run.info.schema if run.info else None
+    variables = [v.get("name", "?") for v in (schema or {}).get("variables", [])]
     shown = ", ".join(variables[:6]) + (", …" if len(variables) > 6 else "")
     return f"{len(variables)} variables: {shown}" if variables else ""
 
@@ -57,15 +58,16 @@ runs = list_runs(state.models_dir())
 if not runs:
     st.info("No runs yet. Train one on the Train page.")
 else:
-    infos = {run.name: _info(run) for run in runs}
     table = pd.DataFrame([{
         "run": run.name, "status": run.status, "epochs": f"{run.epochs_done}/{run.epochs_target}",
         "last W": run.w, "last Corr": run.corr, "created": run.created.replace("T", " ")[:19],
-        "data": run.data, "schema": _schema_text(infos[run.name]), "device": run.device,
+        "trained on": run.patients, "data": run.data, "schema": _schema_text(run), "device": run.device,
     } for run in runs])
     st.dataframe(table, hide_index=True, width="stretch", column_config={
         "last W": st.column_config.NumberColumn("Last W", format="%.4g", help="D_real − D_fake at the last step"),
         "last Corr": st.column_config.NumberColumn("Last Corr", format="%.4g", help="Correlation loss at the last step"),
+        "trained on": st.column_config.Column("Trained on", help="Patients the run trained on, of those in its table "
+                                              "(max_patients picks a subset), and the holdout kept out of training"),
     })
 
     st.header("Run details")
@@ -81,7 +83,7 @@ else:
         st.plotly_chart(loss_figure(metrics, ["d_real", "d_fake", "w", "gp", "d_loss", "g_loss", "corr"]),
                         key=f"curves.{chosen}")
     with st.expander("run.json"):
-        st.json(infos[chosen], expanded=1)
+        st.json(run.info.to_dict() if run.info else {}, expanded=1)
 
     if st.session_state.get(CONFIRM) == chosen:
         st.warning(f"Delete run **{chosen}** and all its files (weights, checkpoint, curves)? This cannot be undone.")

@@ -1,26 +1,37 @@
-"""Train page: settings, Start / Stop / Resume / Extend, and the live progress of the training job."""
+"""Train page: settings, Start / Stop / Resume / Extend, and the live progress of the training job.
+
+Every button goes through ``hgym_core.runs.service``, the functions the command line's ``train``
+calls too; the job trains in a child process that holds the run folder's lock.
+"""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
-from functools import partial
 
 import streamlit as st
 
-from hgym_core.runs.folder import RunFolder, run_path, sanitize_run_name
-from hgym_core.runs.listing import list_runs
-from hgym_core.gan.config import PRESETS
+from hgym_core.data.schema import Schema
 from hgym_core.device import describe_device
 from hgym_core.errors import HGymError
-from hgym_core.gan.events import METRIC_COLUMNS
-from hgym_core.runs.tasks import fit_run, resume_run
-from hgym_core.runs.training_process import in_subprocess
+from hgym_core.gan.config import PRESETS, TrainConfig
+from hgym_core.runs import service
+from hgym_core.runs.estimate import measure_step_costs
+from hgym_core.runs.folder import RunFolder, run_path, sanitize_run_name
+from hgym_core.runs.info import RunInfo
+from hgym_core.runs.jobs import TrainingJob
+from hgym_core.runs.listing import list_runs
+from pages import _format as fmt
 from pages import _state as state
 from pages import _train_form as form
-from pages._live import draw_panel, live_panel
+from pages._live import draw_panel, jobs_seen, live_panel, watch_jobs
 
-MESSAGE = "train_message"
+MESSAGE = "train_message"   # (kind, text, id of the job it is about or None): shown while that job trains
 PREFERRED_RESUME = "train_preferred_resume"   # the run just stopped: offered first once it has stopped
+NAME_BASIS = "train_name_basis"   # (data token, preset, the run name made for them)
+ESTIMATE = "train_estimate"       # (the probe's settings, StepCosts) of the last time estimate
+# Settings that change neither a step's cost nor the step count: the estimate ignores them.
+NOT_IN_ESTIMATE = ("seed", "checkpoint_every")
 
 
 def _default_run_name() -> str:
@@ -36,73 +47,128 @@ def _default_run_name() -> str:
     return candidate
 
 
+def _name_basis() -> tuple[str, str]:
+    return state.current_dataset().token, st.session_state["train.preset"]
+
+
+def _new_default_name() -> None:
+    name = _default_run_name()
+    st.session_state["train.run_name"] = name
+    st.session_state[NAME_BASIS] = (*_name_basis(), name)
+
+
+def _follow_data_and_preset() -> None:
+    """The default name names the current data and preset; a name the user typed stays theirs."""
+    basis = st.session_state.get(NAME_BASIS)
+    typed = st.session_state.get("train.run_name")
+    if basis is None or typed is None or (tuple(basis[:2]) != _name_basis() and typed == basis[2]):
+        _new_default_name()
+
+
 def _apply_preset() -> None:
     form.write_values(form.dashboard_preset(st.session_state["train.preset"]))
 
 
 def _act(action, *args) -> None:
-    """Run a button's action; its HGymError becomes the message shown under the buttons."""
+    """Run a button's action; its HGymError becomes the message shown under the buttons. A
+    message about a job (started, resuming, stop requested) is shown only while that job trains."""
     try:
-        note = action(*args)
+        note, job = action(*args)
     except HGymError as problem:
-        st.session_state[MESSAGE] = ("error", str(problem))
+        st.session_state[MESSAGE] = ("error", str(problem), None)
     else:
-        st.session_state[MESSAGE] = ("success", note)
+        st.session_state[MESSAGE] = ("success", note, id(job) if job is not None else None)
 
 
-def _start() -> str:
+def _start() -> tuple[str, TrainingJob]:
     dataset = state.current_dataset()
     if state.blocking(state.problems(dataset)):
         raise HGymError("The data does not fit its schema yet; fix the problems listed on the Data page first.")
     config = form.read_values()
     name = sanitize_run_name(st.session_state["train.run_name"])
-    folder = RunFolder(run_path(state.models_dir(), name))
-    if folder.exists():
-        raise HGymError(f"A run named '{name}' already exists; choose another name, or resume or extend it below.")
-    schema, frame, source = dataset.schema, dataset.frame, dataset.source
-    state.job_registry().start(name, in_subprocess(partial(fit_run, schema, config, frame, folder.path, source)))
+    notes: list[str] = []
+    job = service.start_run(state.run_folder(name), config, dataset.source, dataset.frame, dataset.schema,
+                            registry=state.job_registry(), in_child=True, note=notes.append)
     state.set_current_run(name)
-    st.session_state["train.run_name"] = _default_run_name()
-    return f"Started '{name}'. It keeps training if you close this tab; come back here to watch it."
+    _new_default_name()
+    trains_on = notes[-1].split("; ")[-1]   # 'training on 1,024 of 8,916 patients (holdout 0.2: …)'
+    return f"Started '{name}', {trains_on}. It keeps training if you close this tab; come back here to watch it.", job
 
 
-def _continue(name: str, epochs: int | None) -> str:
-    """Resume a stopped run, or extend a finished one to ``epochs`` epochs in all."""
-    folder = RunFolder(run_path(state.models_dir(), name))
-    info = folder.read_info()
-    frame = state.table_for_run(info)
-    history = _history_until_checkpoint(folder, info.get("checkpoint_step") or 0)
-    state.job_registry().start(name, in_subprocess(partial(resume_run, folder.path, frame, epochs)), history=history)
+def _continue(name: str, more_epochs: int | None) -> tuple[str, TrainingJob]:
+    """Resume a stopped run, or extend a finished one by ``more_epochs`` epochs."""
+    folder = state.run_folder(name)
+    options = dict(table=state.table_for_run(folder, RunInfo.read(folder)), registry=state.job_registry(),
+                   in_child=True)
+    job = service.extend_run(folder, more_epochs, **options) if more_epochs else \
+        service.continue_run(folder, **options)
     state.set_current_run(name)
-    return f"{'Extending' if epochs else 'Resuming'} '{name}' from its last checkpoint."
+    return f"{'Extending' if more_epochs else 'Resuming'} '{name}' from its last checkpoint.", job
 
 
-def _history_until_checkpoint(folder: RunFolder, step: int) -> dict[str, list]:
-    """The run's earlier curves, so the live plots show the whole run (read once, at resume)."""
-    metrics = folder.read_metrics()
-    if metrics.empty:
-        return {}
-    metrics = metrics[metrics["step"] <= step]
-    return {column: metrics[column].tolist() for column in METRIC_COLUMNS if column in metrics}
-
-
-def _resume() -> str:
+def _resume() -> tuple[str, TrainingJob]:
     return _continue(st.session_state["train.resume_run"], None)
 
 
-def _extend() -> str:
-    name = st.session_state["train.extend_run"]
-    done = RunFolder(run_path(state.models_dir(), name)).read_info().get("epochs_done", 0)
-    return _continue(name, int(done) + int(st.session_state["train.more_epochs"]))
+def _extend() -> tuple[str, TrainingJob]:
+    return _continue(st.session_state["train.extend_run"], int(st.session_state["train.more_epochs"]))
 
 
-def _stop() -> str:
+def _stop() -> tuple[str, TrainingJob | None]:
     job = state.job_registry().active()
     if job is None:
-        return "No job is training."
-    job.stop()
+        return "No job is training.", None
+    service.stop_run(job.folder, state.job_registry())
     st.session_state[PREFERRED_RESUME] = job.name
-    return f"Stop requested for '{job.name}': it saves a checkpoint after the current step, then stops."
+    return f"Stop requested for '{job.name}': it saves a checkpoint after the current step, then stops.", job
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _plan(token: str, schema_json: str, config_json: str, _frame):
+    """(patients, schedule) of a run of these settings on this data, once per combination."""
+    schema = Schema.from_json(schema_json)
+    return service.plan(_frame, schema, TrainConfig.from_dict(json.loads(config_json)))
+
+
+def _probe_settings(config: TrainConfig) -> str:
+    values = config.to_dict()
+    for name in (*NOT_IN_ESTIMATE, "epochs", "max_patients", "holdout"):   # these change the count, not the cost
+        values.pop(name)
+    return json.dumps(values, sort_keys=True)
+
+
+def _estimate(config: TrainConfig, lengths: tuple[int, ...]) -> None:
+    dataset = state.current_dataset()
+    try:
+        with st.spinner("Timing a few training steps on this device…"):
+            costs = measure_step_costs(dataset.schema, dataset.frame, config, lengths)
+    except HGymError as problem:
+        st.session_state[MESSAGE] = ("error", str(problem), None)
+        return
+    st.session_state[ESTIMATE] = ((dataset.token, dataset.schema.to_json(), _probe_settings(config)), costs)
+
+
+def _planned(dataset, config: TrainConfig | None) -> None:
+    """Under the settings: the patients a run would train on and, once measured, how long it should take."""
+    if config is None or state.blocking(state.problems(dataset)):
+        return
+    try:
+        counts, schedule = _plan(dataset.token, dataset.schema.to_json(), json.dumps(config.to_dict()), dataset.frame)
+    except HGymError as problem:
+        st.caption(str(problem))
+        return
+    st.caption(f"Trains on {counts.describe()}: {schedule.total_steps:,} generator steps "
+               f"({schedule.epochs} epochs × {len(schedule.lengths)} lengths × {schedule.batches} batches).")
+    probe, costs = st.session_state.get(ESTIMATE, (None, None))
+    measured = probe == (dataset.token, dataset.schema.to_json(), _probe_settings(config))
+    if measured:
+        st.caption(f"Estimated time: **about {fmt.duration(schedule.seconds_left(0, costs))}**, an estimate from "
+                   f"a few steps timed on this device just now at L = {', '.join(map(str, sorted(costs.measured)))}; "
+                   "the real time varies with the machine's load (the ETA while training re-measures).")
+    st.button("Re-estimate the time" if measured else "Estimate the time", key="btn.estimate", on_click=_estimate,
+              args=(config, schedule.lengths), disabled=state.job_registry().active() is not None,
+              help="Trains these settings for a few steps on this device (about as long as three training "
+                   "steps) and times them. Disabled while a job trains: the timing would be wrong.")
 
 
 # --------------------------------------------------------------------------- page
@@ -111,11 +177,12 @@ st.title("Train")
 dataset = state.current_dataset()
 registry = state.job_registry()
 active = registry.active()
+seen = jobs_seen(registry)
 
 if "train.epochs" not in st.session_state:   # first visit: the preset that suits this machine
     st.session_state["train.preset"] = "health-gym" if "cuda" in describe_device("auto").lower() else "quick"
     _apply_preset()
-st.session_state.setdefault("train.run_name", _default_run_name())
+_follow_data_and_preset()
 if state.current_run() is None and registry.latest() is not None:   # a job started in another tab
     state.set_current_run(registry.latest().name)
 
@@ -132,7 +199,7 @@ with settings:
     choose_preset, name_box = st.columns(2)
     choose_preset.selectbox("Preset", sorted(PRESETS), key="train.preset", on_change=_apply_preset,
                             help="quick: a few minutes on a laptop CPU. health-gym: the published settings "
-                                 "(100 epochs, hidden 128), for a GPU.")
+                                 "(100 epochs, hidden 128, every patient trained on), for a GPU.")
     name_box.text_input("Run name", key="train.run_name", help="Letters, digits, '-', '_' and '.'; anything else "
                                                                "becomes '-'. The run is saved in its own folder.")
     try:
@@ -148,6 +215,11 @@ with settings:
         for index, name in enumerate(form.ADVANCED):
             with (left if index % 2 == 0 else right):
                 form.draw(name)
+    try:
+        chosen = form.read_values()
+    except HGymError:
+        chosen = None   # Start names the wrong setting
+    _planned(dataset, chosen)
 
 with controls:
     st.subheader("Run")
@@ -160,13 +232,14 @@ with controls:
     start.button("Start training", key="btn.start", type="primary", on_click=_act, args=(_start,),
                  disabled=active is not None or bool(blocked), width="stretch")
     stop.button("Stop", key="btn.stop", on_click=_act, args=(_stop,), disabled=active is None, width="stretch")
-    kind, text = st.session_state.get(MESSAGE, (None, None))
-    if text:
+    kind, text, about = st.session_state.get(MESSAGE, (None, None, None))
+    if text and (about is None or (active is not None and id(active) == about)):
         getattr(st, kind)(text)
 
-    runs = [run for run in list_runs(state.models_dir()) if active is None or run.name != active.name]
-    resumable = [run.name for run in runs if run.status in ("stopped", "failed") and (run.path / "checkpoint.pt").is_file()]
+    runs = [run for run in list_runs(state.models_dir()) if active is None or run.path.resolve() != active.folder]
+    resumable = [run.name for run in runs if run.status in ("stopped", "failed") and RunFolder(run.path).has_checkpoint()]
     finished = [run.name for run in runs if run.status == "finished"]
+    elsewhere = [run.name for run in runs if run.status == "running"]
     st.subheader("Resume or extend a run")
     if resumable:
         if st.session_state.get(PREFERRED_RESUME) in resumable:
@@ -189,6 +262,9 @@ with controls:
         st.button("Extend", key="btn.extend", on_click=_act, args=(_extend,), disabled=active is not None)
     else:
         st.caption("No finished run to extend.")
+    if elsewhere:
+        st.caption(f"Being trained by another process (the command line?): {', '.join(elsewhere)}. Its progress is "
+                   "on the Runs page.")
 
 st.header("Training progress")
 job = registry.latest()
@@ -198,3 +274,5 @@ elif job.is_active():
     live_panel(job)
 else:
     draw_panel(job)
+if active is None:
+    watch_jobs(registry, seen)   # a job another tab starts shows here within seconds

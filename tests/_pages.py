@@ -13,15 +13,16 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from hgym_core.runs.folder import RunFolder
 from hgym_core.gan.config import TrainConfig
 from hgym_core.synthesizer import Synthesizer
 from pages._state import Dataset, demo_dataset
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
 SMALL_PATIENTS = 40
-# Small enough that an epoch takes a fraction of a second on one CPU thread.
-TINY = TrainConfig(epochs=1, batch_size=16, hidden_dim=8, latent_dim=8, curriculum=(5, 10), cpu_threads=1)
+# Small enough that an epoch takes a fraction of a second on one CPU thread. Half the patients are
+# kept out of training, so Compare scores 20 training patients against a 20-patient holdout.
+TINY = TrainConfig(epochs=1, batch_size=16, hidden_dim=8, latent_dim=8, curriculum=(5, 10), cpu_threads=1,
+                   holdout=0.5)
 
 
 @pytest.fixture
@@ -62,9 +63,9 @@ def tiny_run(tmp_path_factory) -> Path:
 
 
 def copy_run(template: Path, models: Path, name: str) -> Path:
+    """A copy of the run folder: a run of its own, named by its folder (run.json's name is the template's)."""
     folder = models / name
     shutil.copytree(template, folder)
-    RunFolder(folder).update_info(name=name)
     return folder
 
 

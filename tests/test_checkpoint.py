@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+import json
 import random
 from pathlib import Path
 
@@ -14,7 +14,9 @@ from hypothesis import given, settings, strategies as st
 from hgym_core.runs import atomic, folder
 from hgym_core.gan.random_state import capture_rng_states, restore_rng_states
 from hgym_core.runs.folder import RunFolder, run_path, sanitize_run_name
+from hgym_core.runs.info import RunInfo
 from hgym_core.runs.listing import delete_run, list_runs
+from hgym_core.runs.lock import RunLock
 from hgym_core.errors import HGymError
 
 
@@ -115,12 +117,18 @@ def test_rng_states_restore_every_stream(tmp_path):
     assert draw() == first
 
 
+def write_run_json(folder: Path, values: dict) -> None:
+    """A run.json as found on disk (written by hand, or by an older version)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "run.json").write_text(json.dumps(values), encoding="utf-8")
+
+
 def test_run_info_and_schema_are_written_whole(tmp_path):
     run = RunFolder(tmp_path / "run")
     assert not run.exists()
-    run.write_info({"name": "run", "status": "created", "config": {"betas": (0.9, 0.99)}})
-    run.update_info(status="finished", epochs_done=np.int64(3))
-    info = run.read_info()
+    RunInfo(name="run", status="created", config={"betas": (0.9, 0.99)}).write(run)
+    RunInfo.update(run, status="finished", epochs_done=np.int64(3))
+    info = RunInfo.read(run).to_dict()
     assert info["status"] == "finished" and info["epochs_done"] == 3 and info["config"]["betas"] == [0.9, 0.99]
     assert "updated" in info
     run.write_schema('{"id_column": "PatientID"}')
@@ -129,7 +137,7 @@ def test_run_info_and_schema_are_written_whole(tmp_path):
 
 def test_reading_a_folder_that_is_not_a_run_says_so(tmp_path):
     with pytest.raises(HGymError, match="not a run folder"):
-        RunFolder(tmp_path).read_info()
+        RunInfo.read(tmp_path)
     with pytest.raises(HGymError, match="no checkpoint.pt"):
         RunFolder(tmp_path).load_checkpoint()
 
@@ -151,10 +159,10 @@ def test_list_runs_reports_each_run_and_delete_removes_one(tmp_path):
     models = tmp_path / "models"
     base = {"epochs_done": 2, "epochs_target": 3, "data": {"description": "demo cohort, 200 patients"},
             "last_metrics": {"w": 0.5, "corr": 0.1}}
-    RunFolder(models / "a").write_info(dict(base, name="a", status="finished", created="2024-01-01T00:00:00"))
+    write_run_json(models / "a", dict(base, name="a", status="finished", created="2024-01-01T00:00:00"))
     # A 'running' run whose process is gone (a crash or a killed terminal) is reported as stopped.
-    RunFolder(models / "b").write_info(dict(base, name="b", status="running", pid=2**22 + 12345,
-                                            created="2024-01-02T00:00:00"))
+    write_run_json(models / "b", dict(base, name="b", status="running", pid=2**22 + 12345,
+                                      created="2024-01-02T00:00:00"))
     (models / "c").mkdir()
     (models / "c" / "run.json").write_text("{broken")
     (models / "not-a-run").mkdir()
@@ -168,14 +176,14 @@ def test_list_runs_reports_each_run_and_delete_removes_one(tmp_path):
     assert [run.name for run in list_runs(models)][:2] == ["b", "a"]  # newest first
     assert list_runs(tmp_path / "nowhere") == []
 
-    delete_run(models, "a")
+    delete_run(models / "a")
     assert not (models / "a").exists()
     with pytest.raises(HGymError, match="no run named"):
-        delete_run(models, "a")
+        delete_run(models / "a")
 
 
 def test_a_live_run_cannot_be_deleted(tmp_path):
-    RunFolder(tmp_path / "live").write_info({"name": "live", "status": "running", "pid": os.getpid()})
-    with pytest.raises(HGymError, match="stop it"):
-        delete_run(tmp_path, "live")
+    write_run_json(tmp_path / "live", {"name": "live", "status": "running"})
+    with RunLock(tmp_path / "live"), pytest.raises(HGymError, match="stop it"):   # a process trains it
+        delete_run(tmp_path / "live")
     assert Path(tmp_path / "live").exists()

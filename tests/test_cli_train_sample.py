@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from hgym_core.runs.folder import RunFolder
+from hgym_core.runs.info import RunInfo
 from hgym_core.cli import main
 from hgym_core.cli.train import progress_line
 from hgym_core.data.io import read_table
@@ -52,9 +53,9 @@ def test_train_writes_a_finished_run_and_reports_progress(trained):
     run, result = trained
     assert result.returncode == 0, result.stderr
     assert "epoch 1/1 | L " in result.stdout  # periodic progress lines when not on a terminal
-    assert "checkpoint saved (epoch 1, step 4)" in result.stdout
+    assert "checkpoint saved at step 4 (epoch 1 done)" in result.stdout
     assert "finished: epoch 1/1, step 4" in result.stdout and str(run) in result.stdout
-    info = RunFolder(run).read_info()
+    info = RunInfo.read(RunFolder(run)).to_dict()
     assert (info["status"], info["epochs_done"], info["config"]["hidden_dim"]) == ("finished", 1, 16)
     assert info["data"]["source"]["kind"] == "file"
     assert len(RunFolder(run).read_metrics()) == 4
@@ -80,7 +81,8 @@ def test_ctrl_c_stops_cleanly_with_a_checkpoint_to_resume_from(data_file, schema
     assert f"continue with: python -m hgym_core train --out {run} --resume" in out
     folder = RunFolder(run)
     step = folder.load_checkpoint()["position"]["step"]
-    assert folder.read_info()["status"] == "stopped" and folder.read_info()["checkpoint_step"] == step
+    info = RunInfo.read(folder).to_dict()
+    assert info["status"] == "stopped" and info["checkpoint_step"] == step
     assert len(folder.read_metrics()) == step
 
 
@@ -115,7 +117,7 @@ def test_resume_extends_a_finished_run_reusing_its_data_file(trained, capsys):
     assert main(["train", "--out", str(run), "--resume", "--epochs", "2", "--progress-every", "0"]) == 0
     out = capsys.readouterr().out
     assert "using the run's data file" in out and "finished: epoch 2/2, step 8" in out
-    assert RunFolder(run).read_info()["epochs_done"] == 2
+    assert RunInfo.read(RunFolder(run)).to_dict()["epochs_done"] == 2
 
 
 @pytest.mark.parametrize("args, message", [
@@ -124,8 +126,8 @@ def test_resume_extends_a_finished_run_reusing_its_data_file(trained, capsys):
     (["train", "--out", "{tmp}/nothing", "--resume"], "error: '{tmp}/nothing' is not a run folder"),
     (["train", "--out", "{run}", "--resume"], "error: Run 'cli-run' has already trained"),
     (["train", "--out", "{run}", "--resume", "--epochs", "9", "--hidden-dim", "8"],
-     "error: Resuming keeps the run's settings; only epochs, checkpoint_every, device, cpu_threads may change, "
-     "not hidden_dim"),
+     "error: Resuming keeps the run's settings; only epochs, checkpoint_every, device, cpu_threads, time_budget, "
+     "validation_every, early_stop may change, not hidden_dim"),
     (["train", "--out", "{run}"], "error: '{run}' already holds a run"),
     (["sample", "{run}", "--patients", "0", "--out", "{tmp}/s.csv"], "error: --patients must be at least 1"),
     (["sample", "{run}", "--patients", "3", "--out", "{tmp}/s.xlsx"], "error: Cannot tell the format"),

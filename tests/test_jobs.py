@@ -144,3 +144,40 @@ def test_registry_allows_one_active_job_and_names_it():
     assert job2.join(WAIT) and job2.status == "finished"
     assert registry.active() is None
     assert registry.get("first-run") is job and registry.latest() is job2
+
+
+class Clock:
+    """A clock the test moves: the job's ETA then depends on the steps' recorded times only."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_eta_weights_the_steps_left_by_each_lengths_step_time():
+    from hgym_core.runs.schedule import TrainingSchedule
+
+    schedule = TrainingSchedule(lengths=(10, 60), batches=2, epochs=2)   # 8 steps
+    clock, events = Clock(), []
+    job = TrainingJob("eta", lambda callbacks, stop_event, log: events.extend(callbacks) or "finished",
+                      schedule=schedule, clock=clock)
+    job.start()
+    assert job.join(WAIT)
+    record = events[0]
+    etas = []
+    for step, (length, seconds) in enumerate([(10, 1.0), (10, 1.0), (60, 6.0), (60, 6.0), (10, 1.0)], start=1):
+        clock.now += seconds + 0.5            # each step also waits 0.5 s outside the iteration (overhead)
+        record(TrainEvent(epoch=1 + (step - 1) // 4, length=length, step=step, d_loss=0.0, gp=0.0, d_real=0.0,
+                          d_fake=0.0, w=0.0, g_loss=0.0, corr=0.0, seconds=seconds, epochs_target=2,
+                          steps_target=8))
+        job._status = "running"               # as if still training (the fake ended at once)
+        etas.append(job.snapshot().eta_seconds)
+    # After step 1 only L=10 is measured (1 s): L=60 is read as 6 s. The overhead needs two steps.
+    assert etas[0] == pytest.approx(1 * 1 + 2 * 6 + 2 * 1 + 2 * 6)
+    assert etas[1] == pytest.approx(2 * 6 + 2 * 1 + 2 * 6 + 6 * 0.5)
+    # Through the change of L the estimate only falls, step by step, by what each step cost.
+    assert etas[2] == pytest.approx(1 * 6 + 2 * 1 + 2 * 6 + 5 * 0.5)
+    assert etas[3] == pytest.approx(2 * 1 + 2 * 6 + 4 * 0.5)
+    assert etas[4] == pytest.approx(1 * 1 + 2 * 6 + 3 * 0.5)

@@ -42,3 +42,10 @@ def test_curriculum_changes_are_labelled_until_the_labels_would_run_into_each_ot
     assert all(layer_marks(panel) == ["line", "rule"] for _, spec in many for panel in spec["vconcat"])
     rules = many[0][1]["vconcat"][0]["layer"][1]
     assert len(rules["data"]["values"]) > MAX_LABELS and rules["encoding"]["tooltip"]["field"] == "label"
+
+
+def test_the_d_real_d_fake_legend_sits_above_the_plot_not_over_the_curves():
+    charts = _charts(history(40, [10, 20]))
+    legends = [panel["layer"][0]["encoding"]["color"]["legend"] for _, spec in charts for panel in spec["vconcat"]]
+    [legend] = [legend for legend in legends if legend is not None]   # only the two-series panel has one
+    assert legend["orient"] == "top"   # outside the plot area; "top-right" and the like sit inside it

@@ -27,3 +27,10 @@ def test_runs_are_listed_and_deleted_only_after_confirmation(folders, tiny_run):
     assert not (models / "first").exists() and (models / "second").exists()
     assert "Deleted run 'first'" in texts(at.success)
     assert list(at.dataframe[0].value["run"]) == ["second"]
+
+
+def test_the_runs_table_shows_the_patients_each_run_trained_on(folders, tiny_run):
+    models, _ = folders
+    copy_run(tiny_run, models, "half")
+    at = open_app("runs")
+    assert at.dataframe[0].value["trained on"].tolist() == ["20 of 40 patients (holdout 0.5: 20 patients)"]

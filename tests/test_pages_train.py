@@ -6,6 +6,7 @@ import dataclasses
 import time
 
 from hgym_core.runs.folder import RunFolder
+from hgym_core.runs.info import RunInfo
 from hgym_core.gan.config import TrainConfig
 from pages._state import job_registry
 from pages._train_form import PREFIX
@@ -67,7 +68,7 @@ def test_start_stop_and_resume_a_tiny_run(folders):
 
     at.button(key="btn.stop").click().run()
     assert job.join(60) and job.status == "stopped"
-    stopped_at = RunFolder(models / "tiny-run").read_info()
+    stopped_at = RunInfo.read(RunFolder(models / "tiny-run")).to_dict()
     assert stopped_at["status"] == "stopped" and stopped_at["checkpoint_step"] == job.snapshot().step
 
     at.run()
@@ -79,7 +80,7 @@ def test_start_stop_and_resume_a_tiny_run(folders):
     wait_for(lambda: resumed.snapshot().step > stopped_at["checkpoint_step"] + 2)
     resumed.stop()
     assert resumed.join(60) and resumed.status == "stopped"
-    assert RunFolder(models / "tiny-run").read_info()["checkpoint_step"] > stopped_at["checkpoint_step"]
+    assert RunInfo.read(RunFolder(models / "tiny-run")).to_dict()["checkpoint_step"] > stopped_at["checkpoint_step"]
 
 
 def test_extend_a_finished_run(folders, tiny_run):
@@ -91,6 +92,6 @@ def test_extend_a_finished_run(folders, tiny_run):
     at.button(key="btn.extend").click().run()
     job = job_registry().latest()
     assert job.join(60) and job.status == "finished", job.error
-    assert RunFolder(models / "done").read_info()["epochs_done"] == 2
+    assert RunInfo.read(RunFolder(models / "done")).to_dict()["epochs_done"] == 2
     at.run()
     assert "finished" in at.get("progress")[0].proto.text

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from hgym_core.runs.folder import RunFolder
+from hgym_core.runs.info import RunInfo
 from hgym_core.gan.config import TrainConfig
 from hgym_core.errors import HGymError
 from hgym_core.data.schema import Schema
@@ -71,8 +72,9 @@ def test_a_loaded_run_samples_what_the_trained_one_did(fitted_run):
 
 def test_run_folder_holds_the_contract_files(fitted_run, schema):
     run = fitted_run.run
-    assert sorted(p.name for p in run.path.iterdir()) == ["checkpoint.pt", "metrics.csv", "run.json", "schema.json"]
-    info = run.read_info()
+    assert sorted(p.name for p in run.path.iterdir()) == ["checkpoint.pt", "metrics.csv", "patients.json", "run.json",
+                                                          "schema.json", "train.lock"]
+    info = RunInfo.read(run).to_dict()
     assert {"name", "created", "status", "epochs_done", "epochs_target", "config", "schema", "encoder", "data",
             "device", "error", "last_metrics"} <= set(info)
     assert info["data"]["description"] == "built-in demo cohort (simulated): 16 patients, 960 rows"
@@ -87,12 +89,12 @@ def test_an_in_memory_fit_saves_a_complete_resumable_run(table, schema, tmp_path
     loaded = Synthesizer.load(folder.path)
     pd.testing.assert_frame_equal(loaded.sample(4, seed=0), synthesizer.sample(4, seed=0))
     loaded.resume(table, epochs=2)
-    assert folder.read_info()["epochs_done"] == 2 and loaded.status == "finished"
+    assert RunInfo.read(folder).to_dict()["epochs_done"] == 2 and loaded.status == "finished"
 
 
 def test_a_run_is_copied_by_save_to_another_folder(fitted_run, tmp_path):
     copy = fitted_run.save(tmp_path / "copy")
-    assert copy.read_info()["name"] == "copy"
+    assert RunInfo.read(copy).to_dict()["name"] == "copy"
     assert copy.read_metrics().equals(fitted_run.run.read_metrics())
     assert fitted_run.save(fitted_run.run.path).path == fitted_run.run.path  # saving in place is a no-op
 
@@ -104,7 +106,7 @@ def test_extending_a_finished_run_matches_training_longer_from_the_start(table, 
     with pytest.raises(HGymError, match="already trained 1 epoch"):
         extended.resume(table)
     extended.resume(table, epochs=2)
-    assert RunFolder(tmp_path / "short").read_info()["epochs_done"] == 2
+    assert RunInfo.read(RunFolder(tmp_path / "short")).to_dict()["epochs_done"] == 2
     for name, weight in longer.generator.state_dict().items():
         assert torch.equal(weight, extended.generator.state_dict()[name]), name
 

@@ -16,6 +16,7 @@ import torch
 
 from hgym_core.gan import trainer as trainer_module
 from hgym_core.runs.folder import RunFolder
+from hgym_core.runs.info import RunInfo
 from hgym_core.gan.config import TrainConfig
 from hgym_core.data.encoding import Encoder
 from hgym_core.errors import HGymError
@@ -88,7 +89,7 @@ def test_each_generator_step_emits_an_event_and_a_metrics_row(small, tmp_path):
     assert list(metrics.columns) == list(METRIC_COLUMNS)
     expected = pd.DataFrame([e.as_row() for e in events])
     pd.testing.assert_frame_equal(metrics, expected, check_dtype=False)  # floats survive the CSV exactly
-    info = run.read_info()
+    info = RunInfo.read(run).to_dict()
     assert (info["status"], info["epochs_done"], info["checkpoint_step"]) == ("finished", 2, 12)
     assert info["last_metrics"]["corr"] == events[-1].corr
     assert run.load_checkpoint()["position"] == {"epoch": 2, "stage": 0, "batch": 0, "step": 12}
@@ -103,7 +104,7 @@ def test_the_stop_flag_stops_before_the_next_step_and_saves_the_position(small, 
     assert len(events) == 4
     # Step 4 is the first batch of L = 8 in epoch 1: resume continues with its second batch.
     assert run.load_checkpoint()["position"] == {"epoch": 0, "stage": 1, "batch": 1, "step": 4}
-    assert run.read_info()["status"] == "stopped"
+    assert RunInfo.read(run).to_dict()["status"] == "stopped"
     assert len(run.read_metrics()) == 4
 
 
@@ -178,7 +179,7 @@ def test_a_nan_loss_fails_the_run_naming_the_step_and_keeps_the_last_good_checkp
     with pytest.raises(TrainingDiverged, match=r"g_loss became nan at epoch 2, L=8, step 10; the last good "
                                                r"checkpoint \(step 6\) is kept"):
         train(small, run)
-    info = run.read_info()
+    info = RunInfo.read(run).to_dict()
     assert info["status"] == "failed" and "step 10" in info["error"]
     assert info["epochs_done"] == 1
     assert run.load_checkpoint()["position"]["step"] == 6
@@ -231,3 +232,11 @@ def test_a_short_cpu_run_learns_the_correlations(hiv_cohort):
     early, late = corr[:8].mean(), corr[-8:].mean()
     # Measured over seeds 0-2: Corr falls ~22-25% in these 40 steps (e.g. 0.33 -> 0.26).
     assert late < 0.85 * early, (early, late)
+
+
+def test_the_checkpoint_log_says_what_the_checkpoint_holds_in_a_users_words(small, tmp_path):
+    logged = []
+    callback, stop = stop_at(10, [])   # epoch 2: L=4 done (3 batches), then the first batch at L=8
+    train(small, RunFolder(tmp_path / "run"), callbacks=[callback], stop_event=stop, log=logged.append)
+    assert logged == ["checkpoint saved at step 6 (epoch 1 done)",
+                      "checkpoint saved at step 10 (epoch 2, 1 of 2 lengths done and 1 of 3 batches at L=8)"]

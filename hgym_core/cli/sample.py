@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Callable
 
 from hgym_core.cli._progress import ProgressLine, add_progress_option
@@ -30,21 +29,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def _run_folder(name: str) -> Path:
-    path = Path(name)
-    if not path.is_dir() and (Path("models") / name).is_dir():
-        return Path("models") / name
-    return path
-
-
 def run(args: argparse.Namespace) -> int:
     from hgym_core.data.io import table_format, write_table
+    from hgym_core.runs.folder import find_run
     from hgym_core.synthesizer import Synthesizer
 
     table_format(args.out)  # refuse an unknown extension before loading anything
     if args.patients < 1:
         raise HGymError(f"--patients must be at least 1 (got {args.patients}).")
-    folder = _run_folder(args.run)
+    folder = find_run(args.run).path
     synthesizer = Synthesizer.load(folder, device=args.device)
     with ProgressLine(args.progress_every) as line:
         table = synthesizer.sample(args.patients, seed=args.seed, length=args.length, batch_size=args.batch_size,

@@ -1,25 +1,25 @@
 """``python -m hgym_core train``: train (or resume) a run folder from a table or the built-in cohort.
 
-Training runs in a background TrainingJob, as in the dashboard; this thread draws the progress
-(one live line on a terminal, a line every few seconds otherwise) and turns Ctrl-C into a clean
-stop that saves a checkpoint.
+Training runs in a background TrainingJob started by ``runs/service.py``, as in the dashboard;
+this thread draws the progress (one live line on a terminal, a line every few seconds otherwise)
+and turns Ctrl-C and SIGTERM (a timeout, systemd, docker stop) into a clean stop that saves a
+checkpoint.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import signal
 import sys
+import threading
 import typing
-from functools import partial
-from pathlib import Path
 
 from hgym_core.cli._progress import ProgressLine
-from hgym_core.gan.config import PRESETS, TrainConfig, check_resume_changes, preset
+from hgym_core.gan.config import PRESETS, TrainConfig, preset
 from hgym_core.errors import HGymError
 from hgym_core.data.demo import DEMO_PATIENTS, DEMO_SEED
 from hgym_core.runs.jobs import JobSnapshot, TrainingJob
-
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -36,8 +36,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--schema", metavar="FILE",
                         help="schema JSON (from 'python -m hgym_core schema'); omit to infer it from DATA")
     parser.add_argument("--preset", choices=sorted(PRESETS),
-                        help="starting settings: 'health-gym' = the published ones, 'quick' = a few minutes on a "
-                             "laptop CPU (default: health-gym); the flags below override single settings")
+                        help="starting settings: 'health-gym' = the published run exactly (every patient trained "
+                             "on), 'quick' = a few minutes on a laptop CPU; default: the published settings with "
+                             "holdout 0.2 (a fifth of the patients kept out for the privacy scores); the flags "
+                             "below override single settings")
     parser.add_argument("--resume", action="store_true",
                         help="continue the run in --out from its last checkpoint; with --epochs N (the new total) "
                              "extend a finished run")
@@ -100,70 +102,55 @@ def _overrides(args: argparse.Namespace) -> dict:
     return changes
 
 
-def _load_data(args: argparse.Namespace, recorded: dict | None = None):
-    """The table and its run.json source: DATA, else what a resumed run recorded, else the demo cohort."""
-    from hgym_core.data.demo import simulate_hiv_cohort
-    from hgym_core.data.io import read_table
-
-    if args.data:
-        return read_table(args.data), {"kind": "file", "path": str(Path(args.data).resolve())}
-    source = recorded or {"kind": "demo", "n_patients": args.demo_patients, "seed": args.demo_seed}
-    if source.get("kind") == "demo":
-        print(f"using the built-in demo cohort ({source['n_patients']:,} simulated patients, seed {source['seed']})")
-        return simulate_hiv_cohort(n_patients=source["n_patients"], seed=source["seed"]), source
-    if source.get("kind") == "file" and Path(source["path"]).is_file():
-        print(f"using the run's data file {source['path']}")
-        return read_table(source["path"]), source
-    raise HGymError("Pass the data file this run was trained on as DATA: the run does not say where to find it.")
-
-
 def run(args: argparse.Namespace) -> int:
     # torch and friends load here, not at import: `python -m hgym_core --help` stays quick.
-    from hgym_core.runs.folder import RunFolder
-    from hgym_core.data.demo import hiv_schema
+    from hgym_core.data.io import read_table
     from hgym_core.data.schema import Schema
-    from hgym_core.runs.tasks import fit_run, resume_run
+    from hgym_core.runs import service
+    from hgym_core.runs.sources import demo_source, file_source
 
     changes = _overrides(args)
     if args.demo_patients < 2:
         raise HGymError(f"--demo-patients must be at least 2 (got {args.demo_patients}).")
+    table = read_table(args.data) if args.data else None
     if args.resume:
-        folder = RunFolder(args.out)
         if args.schema or args.preset:
             raise HGymError("--resume uses the run's own schema and settings; drop --schema and --preset.")
-        info = folder.read_info()
-        check_resume_changes(TrainConfig.from_dict(info["config"]),
-                             TrainConfig.from_dict(info["config"]).replace(**changes))
-        done, target = int(info.get("epochs_done", 0)), changes.get("epochs", info.get("epochs_target", 0))
-        if done >= target:
-            raise HGymError(f"Run '{folder.name}' has already trained {done} epoch(s); add --epochs N with N above "
-                            f"{done} (the new total) to extend it.")
-        df, _ = _load_data(args, (info.get("data") or {}).get("source"))
         settings = {name: value for name, value in changes.items() if name != "epochs"}
-        train = partial(resume_run, folder.path, df, changes.get("epochs"), settings)
+        job = service.continue_run(args.out, changes.get("epochs"), settings, table, note=print)
     else:
-        config = preset(args.preset or "health-gym").replace(**changes)
-        if RunFolder(args.out).exists():
-            raise HGymError(f"'{args.out}' already holds a run; pick another --out, or add --resume to continue it.")
-        df, source = _load_data(args)
-        schema = Schema.load(args.schema) if args.schema else (
-            hiv_schema(df) if source["kind"] == "demo" else Schema.infer(df))
-        train = partial(fit_run, schema, config.validate(), df, args.out, source)
-    job = TrainingJob(Path(args.out).name, train).start()
+        config = (preset(args.preset) if args.preset else TrainConfig()).replace(**changes)
+        source = file_source(args.data) if args.data else demo_source(args.demo_patients, args.demo_seed)
+        schema = Schema.load(args.schema) if args.schema else None
+        job = service.start_run(args.out, config, source, table, schema, note=print)
     _follow(job, args.progress_every)
     return _report(job, args.out)
 
 
 def _follow(job: TrainingJob, every: float) -> None:
     """Draw progress until the job ends; the first Ctrl-C stops it cleanly, a second one quits.
+    SIGTERM stops it cleanly too (a second one changes nothing: the stop is under way).
 
     On a terminal one line is redrawn in place; otherwise a line is printed every ``every``
     seconds and once for the final step, so logs stay short but always show where it ended.
     """
+    terminated = threading.Event()   # set by the handler, acted on in the loop: job.stop() takes a lock
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: terminated.set())
+    try:
+        _draw(job, every, terminated)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _draw(job: TrainingJob, every: float, terminated: threading.Event) -> None:
     printed_log = 0
     with ProgressLine(every, sys.stdout) as line:
         while True:
             try:
+                if terminated.is_set() and job.status == "running":
+                    job.stop()
+                    line.clear()
+                    print("SIGTERM: stopping after the current step, with a checkpoint...", flush=True)
                 ended = job.join(timeout=0.25)
                 snap = job.snapshot(history_from=sys.maxsize)
                 for message in snap.log[printed_log:]:

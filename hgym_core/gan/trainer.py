@@ -16,7 +16,6 @@ from __future__ import annotations
 import copy
 import itertools
 import math
-import os
 import threading
 import time
 from dataclasses import asdict, dataclass
@@ -26,11 +25,12 @@ import numpy as np
 import torch
 
 from hgym_core.gan.random_state import capture_rng_states, restore_rng_states
-from hgym_core.runs.folder import RunFolder, now_iso
+from hgym_core.runs.folder import RunFolder
+from hgym_core.runs.info import RunInfo, RunStatus
 from hgym_core.gan.config import TrainConfig
 from hgym_core.device import apply_cpu_threads, describe_device, resolve_device
 from hgym_core.data.encoding import EncodedCohort, Encoder, curriculum_batches, curriculum_lengths
-from hgym_core.errors import HGymError
+from hgym_core.errors import HGymError, user_message
 from hgym_core.gan.events import LOSS_COLUMNS, TrainEvent
 from hgym_core.gan.models import Critic, build_generator
 from hgym_core.gan.validation import Validator
@@ -149,10 +149,22 @@ class Trainer:
 
     @property
     def finished(self) -> bool:
-        """Every epoch trained, the time budget spent, or stopped early at a plateau."""
+        return self.end_reason() is not None
+
+    def end_reason(self) -> str | None:
+        """Why training is over: every epoch trained, the time budget spent, or a plateau; None while not."""
         budget = self.config.time_budget
-        return (self.position.epoch >= self.config.epochs or (budget is not None and self.seconds >= budget)
-                or (self.validator is not None and self.validator.should_stop))
+        if self.position.epoch >= self.config.epochs:
+            return f"all {self.config.epochs} epochs are trained"
+        if budget is not None and self.seconds >= budget:
+            return f"its time budget of {budget:,.0f} s is spent"
+        if self.validator is not None and self.validator.should_stop:
+            return f"its validation loss stopped improving (best at step {self.validator.best_step})"
+        return None
+
+    def how_to_extend(self) -> str:
+        return ("ask for more epochs in all, or a larger time_budget (a longer --time-budget), or a larger early_stop "
+                "patience, to continue it")
 
     def sampling_generator(self) -> torch.nn.Module:
         """The generator to sample from: a copy holding the best weights by validation, else the live one."""
@@ -265,27 +277,22 @@ class Trainer:
                 f"L={event.length}, step {event.step}; {kept}. Start a new run with a lower learning rate ('lr') "
                 f"or a larger 'lambda_gp'.")
 
-    # --- the run folder ------------------------------------------------------------------------
+    # --- the run folder: run.json through RunInfo, its one writer -------------------------------
     def _checkpoint_step(self) -> int | None:
         if self.run is None or not self.run.exists():
             return None
-        return self.run.read_info().get("checkpoint_step")
-
-    def _info(self) -> dict:
-        return self.run.read_info() if self.run.exists() else {"name": self.run.name, "created": now_iso()}
+        return RunInfo.read(self.run).checkpoint_step
 
     def _write_info(self, **changes) -> None:
-        info = self._info()
-        info.update(changes, epochs_target=self.config.epochs, config=self.config.to_dict(),
-                    device=self.device_label())
-        self.run.write_info(info)
+        RunInfo.update(self.run, **changes, epochs_target=self.config.epochs, config=self.config.to_dict(),
+                       device=self.device_label())
 
     def _mark_running(self) -> None:
         if self.run is None:
             return
         # Rows logged after the checkpoint being resumed belong to steps that will be redone.
         self.run.truncate_metrics(self.position.step)
-        self._write_info(status="running", error=None, pid=os.getpid())
+        self._write_info(status=RunStatus.RUNNING, error=None)
 
     def _save(self, status: str, log: Log) -> None:
         """Checkpoint first, then run.json: run.json never claims progress the checkpoint lacks.
@@ -295,12 +302,23 @@ class Trainer:
         if self._saved_step != self.position.step:
             self.run.save_checkpoint(self.state_dict())
             self._saved_step = self.position.step
-            log(f"checkpoint saved (epoch {self.position.epoch}, step {self.position.step})")
+            log(f"checkpoint saved at step {self.position.step} ({self._position_words()})")
         self._write_info(status=status, epochs_done=self.position.epoch, checkpoint_step=self.position.step,
                          last_metrics=self.last_metrics)
+
+    def _position_words(self) -> str:
+        """What a checkpoint holds, as a user counts: 'epoch 7, 2 of 6 lengths done' mid-epoch
+        (epochs count from 1, like the progress line), 'epoch 7 done' at its end."""
+        position, stages = self.position, len(self.lengths)
+        if position.stage == 0 and position.batch == 0:
+            return f"epoch {position.epoch} done" if position.epoch else "nothing trained yet"
+        words = f"epoch {position.epoch + 1}, {position.stage} of {stages} lengths done"
+        if position.batch:
+            words += (f" and {position.batch} of {self.batches_per_stage} batches at "
+                      f"L={self.lengths[position.stage]}")
+        return words
 
     def _mark_failed(self, problem: Exception) -> None:
         if self.run is None:
             return
-        message = str(problem) if isinstance(problem, HGymError) else f"{type(problem).__name__}: {problem}"
-        self._write_info(status="failed", error=message)
+        self._write_info(status=RunStatus.FAILED, error=user_message(problem))

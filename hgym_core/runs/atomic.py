@@ -6,7 +6,10 @@ A crash mid-write leaves the previous version of the file in place, never half o
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
+
+TEMP_NAME = re.compile(r"^\..+\.(\d+)\.tmp$")   # ".<file>.<pid>.tmp", as atomic_write names them
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -26,7 +29,7 @@ def _fsync_dir(folder: Path) -> None:
 def atomic_write(path: Path, write) -> None:
     """Call ``write(file)`` on a temp file next to ``path``, fsync it, then rename it over ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")   # TEMP_NAME
     try:
         with open(tmp, "wb") as handle:
             write(handle)
@@ -41,3 +44,28 @@ def atomic_write(path: Path, write) -> None:
 
 def atomic_write_text(path: Path, text: str) -> None:
     atomic_write(path, lambda handle: handle.write(text.encode("utf-8")))
+
+
+def clear_stale_temp_files(folder: Path) -> list[Path]:
+    """Remove the temp files that writers killed mid-write left in ``folder`` (``kill -9`` between
+    the temp file and the rename); a temp file of a process that still runs is left alone."""
+    removed = []
+    for path in Path(folder).glob(".*.tmp"):
+        match = TEMP_NAME.match(path.name)
+        if match and not process_exists(int(match.group(1))):
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
+
+
+def process_exists(pid: int) -> bool:
+    """Whether a process with this id runs on this machine (any owner)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:   # it exists, under another user
+        return True
+    return True

@@ -1,22 +1,22 @@
-"""Run folders on disk: ``models/<run>/{run.json, schema.json, checkpoint.pt, metrics.csv}``.
+"""Run folders on disk: ``models/<run>/{run.json, schema.json, patients.json, checkpoint.pt, metrics.csv, train.lock}``.
 
-Everything a user would hate to lose lives here. Every file is written atomically
-(``runs/atomic.py``), so a crash mid-save leaves the previous version in place. ``checkpoint.pt`` holds only tensors, dicts, lists, numbers and
-strings, so it loads with ``torch.load(weights_only=True)`` and never runs pickled code.
+A run is its folder: its name is the folder's name, and a copied or renamed folder is a run of
+its own. Everything a user would hate to lose lives here. Every file is written atomically
+(``runs/atomic.py``), so a crash mid-save leaves the previous version in place. ``checkpoint.pt``
+holds only tensors, dicts, lists, numbers and strings, so it loads with
+``torch.load(weights_only=True)`` and never runs pickled code. run.json is read and written by
+``runs/info.py`` only, patients.json by ``runs/patients.py``, train.lock by ``runs/lock.py``.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import json
 import os
 import re
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Mapping
 
-import numpy as np
 import pandas as pd
 import torch
 
@@ -27,10 +27,8 @@ RUN_FILE = "run.json"
 SCHEMA_FILE = "schema.json"
 CHECKPOINT_FILE = "checkpoint.pt"
 METRICS_FILE = "metrics.csv"
-
-
-def now_iso() -> str:
-    return datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds")
+PATIENTS_FILE = "patients.json"
+LOCK_FILE = "train.lock"
 
 
 def sanitize_run_name(name: str) -> str:
@@ -52,6 +50,14 @@ def run_path(models_dir: str | os.PathLike, name: str) -> Path:
     if path.parent != root:  # belt and braces: sanitize_run_name already forbids separators
         raise HGymError(f"Run name {name!r} would leave the models folder; choose a plain name.")
     return path
+
+
+def find_run(name_or_path: str | os.PathLike, models_dir: str | os.PathLike = "models") -> "RunFolder":
+    """A run given as a folder (``models/hiv-1``) or as the name of a folder in ``models_dir``."""
+    path = Path(name_or_path)
+    if not path.is_dir() and (Path(models_dir) / path).is_dir():
+        path = Path(models_dir) / path
+    return RunFolder(path)
 
 
 # --- the run folder ----------------------------------------------------------------------------
@@ -82,6 +88,14 @@ class RunFolder:
     def metrics_path(self) -> Path:
         return self.path / METRICS_FILE
 
+    @property
+    def patients_path(self) -> Path:
+        return self.path / PATIENTS_FILE
+
+    @property
+    def lock_path(self) -> Path:
+        return self.path / LOCK_FILE
+
     def exists(self) -> bool:
         return self.info_path.is_file()
 
@@ -91,25 +105,7 @@ class RunFolder:
     def __repr__(self) -> str:
         return f"RunFolder({str(self.path)!r})"
 
-    # run.json / schema.json
-    def read_info(self) -> dict:
-        try:
-            return json.loads(self.info_path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise HGymError(f"'{self.path}' is not a run folder (no {RUN_FILE}); train a model into it first.") from None
-        except (json.JSONDecodeError, UnicodeDecodeError) as problem:
-            raise HGymError(f"{self.info_path} is damaged ({problem}); the run cannot be read.") from None
-
-    def write_info(self, info: Mapping[str, Any]) -> None:
-        info = dict(info, updated=now_iso())
-        atomic_write_text(self.info_path, json.dumps(info, indent=2, allow_nan=False, default=_json_default) + "\n")
-
-    def update_info(self, **changes: Any) -> dict:
-        info = self.read_info()
-        info.update(changes)
-        self.write_info(info)
-        return info
-
+    # schema.json
     def write_schema(self, schema_json: str) -> None:
         atomic_write_text(self.schema_path, schema_json if schema_json.endswith("\n") else schema_json + "\n")
 
@@ -157,12 +153,3 @@ class RunFolder:
         kept = metrics[metrics["step"] <= last_step]
         atomic_write(self.metrics_path, lambda handle: handle.write(kept.to_csv(index=False).encode("utf-8")))
 
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, (np.integer, np.floating)):
-        return value.item()
-    if isinstance(value, (tuple, set)):
-        return list(value)
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")

@@ -10,24 +10,34 @@ real ones. The thread only relays when the function runs elsewhere: the dashboar
 task with ``training_process.in_subprocess`` so training never holds the server's GIL::
 
     registry.start("hiv-1", in_subprocess(partial(fit_run, schema, config, df, "models/hiv-1")))
+
+(``runs/service.py`` does this for the command line and the dashboard alike.)
+
+The ETA weights the steps left at each curriculum length by that length's measured step time
+(``schedule.TrainingSchedule``), when the job knows the run's schedule; otherwise it divides the
+steps left by the recent speed.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 import traceback
 from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
-from hgym_core.errors import HGymError
+from hgym_core.errors import HGymError, user_message
 from hgym_core.gan.events import METRIC_COLUMNS, TrainEvent
+from hgym_core.runs.schedule import StepCosts, TrainingSchedule
 
 TrainFunction = Callable[..., "str | None"]
 ACTIVE = ("running", "stopping")
 RATE_WINDOW = 50  # steps per second over the last 50 steps: current speed, not the run's average
+COST_WINDOW = 20  # a length's step time: the mean of its last 20 steps
 
 
 @dataclass(frozen=True)
@@ -53,9 +63,14 @@ class JobSnapshot:
 class TrainingJob:
     """One training function running in a daemon thread, with stop, status and progress."""
 
-    def __init__(self, name: str, train: TrainFunction, history: Mapping[str, Sequence[float]] | None = None):
+    def __init__(self, name: str, train: TrainFunction, history: Mapping[str, Sequence[float]] | None = None,
+                 schedule: TrainingSchedule | None = None, folder: str | os.PathLike | None = None,
+                 clock: Callable[[], float] = time.monotonic):
         self.name = name
+        self.folder = Path(folder).resolve() if folder is not None else None   # the run folder it trains
         self._train = train
+        self._schedule = schedule
+        self._clock = clock
         self._lock = threading.Lock()
         self._stop_event = threading.Event()
         # Set as the worker's last act. Waiting on it, not on Thread.join, keeps Ctrl-C safe: in
@@ -70,6 +85,8 @@ class TrainingJob:
         self._log: list[str] = []
         self._last: TrainEvent | None = None
         self._recent: deque[tuple[float, int]] = deque(maxlen=RATE_WINDOW)
+        self._step_seconds: dict[int, deque[float]] = {}   # per length L: the trainer's own step times
+        self._overhead: deque[float] = deque(maxlen=RATE_WINDOW)   # wall time between steps beyond them
         self._started_at: float | None = None
         self._ended_at: float | None = None
 
@@ -79,7 +96,7 @@ class TrainingJob:
             if self._thread is not None:
                 raise HGymError(f"Job '{self.name}' was already started; start a new job to train again.")
             self._status = "running"
-            self._started_at = time.monotonic()
+            self._started_at = self._clock()
             self._thread = threading.Thread(target=self._run, name=f"hgym-train-{self.name}", daemon=True)
         self._note("started")
         self._thread.start()
@@ -100,6 +117,10 @@ class TrainingJob:
             self._done.wait(timeout)
         return not self.is_active()
 
+    @property
+    def started_at(self) -> float | None:
+        return self._started_at
+
     def is_active(self) -> bool:
         return self._thread is not None and not self._done.is_set()
 
@@ -119,8 +140,8 @@ class TrainingJob:
             last = self._last
             rate = self._rate()
             steps_target = last.steps_target if last else 0
-            eta = (steps_target - last.step) / rate if last and rate and steps_target >= last.step else None
-            elapsed = ((self._ended_at or time.monotonic()) - self._started_at) if self._started_at else 0.0
+            eta = self._eta(last, rate)
+            elapsed = ((self._ended_at or self._clock()) - self._started_at) if self._started_at else 0.0
             return JobSnapshot(
                 name=self.name, status=self._status,
                 epoch=last.epoch if last else 0, epochs_target=last.epochs_target if last else 0,
@@ -134,14 +155,29 @@ class TrainingJob:
     # what the worker thread calls
     def _record(self, event: TrainEvent) -> None:
         with self._lock:
+            now = self._clock()
             for column, value in event.as_row().items():
                 self._history[column].append(value)
+            if self._recent and self._last is not None and event.step == self._last.step + 1:
+                self._overhead.append(max(0.0, now - self._recent[-1][0] - event.seconds))
             self._last = event
-            self._recent.append((time.monotonic(), event.step))
+            self._recent.append((now, event.step))
+            self._step_seconds.setdefault(event.length, deque(maxlen=COST_WINDOW)).append(event.seconds)
 
     def _note(self, message: str) -> None:
         with self._lock:
             self._log.append(f"{datetime.now():%H:%M:%S} {message}")
+
+    def _eta(self, last: TrainEvent | None, rate: float | None) -> float | None:
+        """Seconds left: by length when the schedule matches the run (its step count), else by speed."""
+        if last is None or last.steps_target < last.step:
+            return None
+        schedule = self._schedule
+        if schedule is not None and schedule.total_steps == last.steps_target and self._step_seconds:
+            costs = StepCosts({length: sum(times) / len(times) for length, times in self._step_seconds.items()})
+            overhead = sum(self._overhead) / len(self._overhead) if self._overhead else 0.0
+            return schedule.seconds_left(last.step, costs, overhead)
+        return (last.steps_target - last.step) / rate if rate else None
 
     def _rate(self) -> float | None:
         if len(self._recent) < 2:
@@ -157,16 +193,16 @@ class TrainingJob:
             error = None
         except Exception as problem:  # every failure becomes the job's message, never a silent death
             final = "failed"
-            error = str(problem) if isinstance(problem, HGymError) else f"{type(problem).__name__}: {problem}"
+            error = user_message(problem)
             self.traceback = traceback.format_exc()
         with self._lock:
-            self._status, self._error, self._ended_at = final, error, time.monotonic()
+            self._status, self._error, self._ended_at = final, error, self._clock()
         self._note(f"error: {error}" if error else final)
         self._done.set()
 
 
 class JobRegistry:
-    """The process's training jobs by name; at most one is active at a time.
+    """The process's training jobs, one per run folder; at most one is active at a time.
 
     The dashboard keeps one registry per process (st.cache_resource), so a job outlives the
     browser session that started it and every session sees the same jobs.
@@ -174,11 +210,11 @@ class JobRegistry:
 
     def __init__(self):
         self._lock = threading.Lock()
-        self._jobs: dict[str, TrainingJob] = {}
+        self._jobs: dict[str, TrainingJob] = {}   # by run folder (by name for a job without one)
         self._latest: TrainingJob | None = None
 
-    def start(self, name: str, train: TrainFunction,
-              history: Mapping[str, Sequence[float]] | None = None) -> TrainingJob:
+    def start(self, name: str, train: TrainFunction, history: Mapping[str, Sequence[float]] | None = None,
+              schedule: TrainingSchedule | None = None, folder: str | os.PathLike | None = None) -> TrainingJob:
         """Start ``train`` in a new job; HGymError naming the active job if there is one."""
         with self._lock:
             active = self._active()
@@ -186,8 +222,8 @@ class JobRegistry:
                 state = "stopping" if active.status == "stopping" else "training"
                 raise HGymError(f"Run '{active.name}' is still {state}; stop it or wait for it to end "
                                 f"before starting '{name}' (one training job at a time).")
-            job = TrainingJob(name, train, history)
-            self._jobs[name] = self._latest = job
+            job = TrainingJob(name, train, history, schedule=schedule, folder=folder)
+            self._jobs[_key(job)] = self._latest = job
             job.start()
             return job
 
@@ -198,10 +234,25 @@ class JobRegistry:
     def _active(self) -> TrainingJob | None:
         return next((job for job in self._jobs.values() if job.is_active()), None)
 
-    def get(self, name: str) -> TrainingJob | None:
+    def get(self, run: str | os.PathLike) -> TrainingJob | None:
+        """The job of a run folder (or, for a job started without one, of that name)."""
         with self._lock:
-            return self._jobs.get(name)
+            return self._jobs.get(str(Path(run).resolve())) or self._jobs.get(str(run))
 
     def latest(self) -> TrainingJob | None:
         with self._lock:
             return self._latest
+
+    def forget(self, folder: str | os.PathLike) -> None:
+        """Drop an ended job whose run was deleted; the latest job is then the one before it."""
+        with self._lock:
+            job = self._jobs.get(str(Path(folder).resolve()))
+            if job is None or job.is_active():
+                return
+            del self._jobs[_key(job)]
+            if self._latest is job:
+                self._latest = max(self._jobs.values(), key=lambda other: other.started_at or 0.0, default=None)
+
+
+def _key(job: TrainingJob) -> str:
+    return str(job.folder) if job.folder is not None else job.name

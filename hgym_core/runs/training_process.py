@@ -14,7 +14,7 @@ The protocol, over the child's standard streams:
 * server → child, on stdin: the task (its pickle's length, then the pickle), then ``STOP``
   when the job is asked to stop. End of input (the server exited, however it died) stops the
   child the same way: it finishes the current step, saves a checkpoint and exits, rather than
-  training on unseen.
+  training on unseen. So does SIGTERM sent to the child itself (a timeout, systemd, docker stop).
 * child → server, pickled on the child's original stdout: ``("event", TrainEvent)``,
   ``("log", str)``, then ``("done", status)`` or ``("failed", (message, traceback))``. Anything
   the child prints goes to stderr, so it cannot corrupt the stream.
@@ -32,7 +32,8 @@ import traceback
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from hgym_core.errors import HGymError
+from hgym_core.errors import HGymError, user_message
+from hgym_core.runs.lock import PROCESS_LABEL_ENV
 
 STOP = b"stop\n"
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the folder holding hgym_core, for the child's imports
@@ -64,6 +65,8 @@ def in_subprocess(task: Callable[..., str | None]) -> Callable[..., str | None]:
 def _spawn() -> subprocess.Popen:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         filter(None, [str(PACKAGE_ROOT), os.environ.get("PYTHONPATH")])))
+    # What a refused second writer is told holds the run (runs/lock.py).
+    env[PROCESS_LABEL_ENV] = f"the dashboard's training process (server process {os.getpid()})"
     return subprocess.Popen([sys.executable, "-m", "hgym_core.runs.training_process"], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, env=env)
 
@@ -124,6 +127,9 @@ def _child_main() -> None:
     task = pickle.loads(_read_exactly(stdin, int.from_bytes(_read_exactly(stdin, 8), "big")))
     stop_event = threading.Event()
     threading.Thread(target=_watch_stdin, args=(stdin, stop_event), daemon=True).start()
+    # SIGTERM is a clean stop, like STOP. Set from a thread: the handler runs in this (the main)
+    # thread, which may itself be inside stop_event.set() holding the event's lock.
+    signal.signal(signal.SIGTERM, lambda signum, frame: threading.Thread(target=stop_event.set).start())
     lock = threading.Lock()
 
     def send(kind: str, content: Any) -> None:
@@ -138,8 +144,7 @@ def _child_main() -> None:
         status = task(callbacks=[lambda event: send("event", event)], stop_event=stop_event,
                       log=lambda message: send("log", message))
     except Exception as problem:
-        message = str(problem) if isinstance(problem, HGymError) else f"{type(problem).__name__}: {problem}"
-        send("failed", (message, traceback.format_exc()))
+        send("failed", (user_message(problem), traceback.format_exc()))
     else:
         send("done", status)
 

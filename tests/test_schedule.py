@@ -1,0 +1,45 @@
+"""The steps a run takes at each curriculum length, their cost, and the time estimate before Start."""
+
+from __future__ import annotations
+
+import pytest
+
+from hgym_core.data.encoding import Encoder
+from hgym_core.gan.trainer import Trainer
+from hgym_core.runs.estimate import measure_step_costs
+from hgym_core.runs.schedule import StepCosts, TrainingSchedule
+from tests._pages import TINY, small_dataset
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+def test_the_schedule_is_the_trainers_own_loop():
+    dataset = small_dataset()
+    encoder = Encoder.fit(dataset.frame, dataset.schema)
+    for config in (TINY, TINY.replace(curriculum=None, epochs=3, max_patients=20, batch_size=7)):
+        trainer = Trainer(encoder, encoder.encode(dataset.frame), config)
+        schedule = TrainingSchedule.plan(config, trainer.cohort.data.shape[0], encoder.max_length)
+        assert schedule.lengths == tuple(trainer.lengths)
+        assert schedule.steps_per_epoch == trainer.steps_per_epoch and schedule.total_steps == trainer.steps_target
+
+
+def test_steps_left_follow_the_position_in_the_curriculum():
+    schedule = TrainingSchedule(lengths=(10, 30, 60), batches=4, epochs=2)   # 24 steps
+    assert schedule.steps_left(0) == {10: 8, 30: 8, 60: 8}
+    assert schedule.steps_left(5) == {10: 4, 30: 7, 60: 8}    # epoch 1: L=10 done, 1 of 4 at L=30
+    assert schedule.steps_left(12) == {10: 4, 30: 4, 60: 4}   # one epoch done
+    assert schedule.steps_left(23) == {10: 0, 30: 0, 60: 1} and schedule.steps_left(24) == {10: 0, 30: 0, 60: 0}
+    costs = StepCosts({10: 1.0, 60: 6.0})
+    assert schedule.seconds_left(12, costs) == 4 * 1.0 + 4 * 3.0 + 4 * 6.0   # L=30 read between 10 and 60
+    assert schedule.seconds_left(12, costs, overhead=0.5) == 4 * 1.0 + 4 * 3.0 + 4 * 6.0 + 12 * 0.5
+    assert schedule.seconds_left(0, StepCosts({})) is None
+
+
+def test_lengths_outside_the_measured_ones_scale_with_L():
+    assert StepCosts({10: 1.0}).at(60) == 6.0 and StepCosts({20: 2.0, 40: 3.0}).at(10) == 1.0
+
+
+def test_the_probe_times_real_steps_at_the_shortest_and_longest_length():
+    dataset = small_dataset()
+    costs = measure_step_costs(dataset.schema, dataset.frame, TINY.replace(curriculum=(5, 7, 10)), (5, 7, 10))
+    assert set(costs.measured) == {5, 10} and all(seconds > 0 for seconds in costs.measured.values())
