@@ -14,6 +14,7 @@ import typing
 from functools import partial
 from pathlib import Path
 
+from hgym_core.cli._limits import add_table_limit_options
 from hgym_core.cli._progress import ProgressLine
 from hgym_core.gan.config import PRESETS, TrainConfig, check_resume_changes, preset
 from hgym_core.errors import HGymError
@@ -51,6 +52,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     for field in dataclasses.fields(TrainConfig):
         settings.add_argument(f"--{field.name.replace('_', '-')}", dest=field.name, default=argparse.SUPPRESS,
                               help=field.metadata.get("help", ""), **_argument_kind(field.name))
+    add_table_limit_options(parser)
     parser.set_defaults(func=run)
 
 
