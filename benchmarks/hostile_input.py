@@ -5,7 +5,11 @@ peak RSS of two fresh processes that refuse it: one through the uploader's own p
 (``pages._state.accept_upload`` on the file's bytes, as the Data page calls it) and
 ``python -m hgym_core schema BOMB``. Target: each under 2 GB, with the default limits.
 
-    .venv/bin/python benchmarks/hostile_input.py [--expands-to-gb 2]
+    .venv/bin/python benchmarks/hostile_input.py [--expands-to-gb 2] [--note-bytes 0]
+
+With short rows the row limit refuses it; ``--note-bytes 80`` adds a text column that long to
+each row, so the rows reach the byte limit (1 GB of text) before the row limit, the most a
+refusal has to parse.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._peak_rss import mb, peak_rss  # noqa: E402
 
-CHUNK_ROWS = 2_000   # about 25 kB: inside deflate's 32 kB window, so each repeat costs a few bytes
+CHUNK_BYTES = 25_000   # inside deflate's 32 kB window, so each repeat of the chunk costs a few bytes
 UPLOAD = """
 import resource, sys, time
 from pathlib import Path
@@ -39,11 +43,14 @@ print(f"peak RSS after the imports: {imported * 1024 / 1e6:,.0f} MB")
 """
 
 
-def build_bomb(path: Path, text_bytes: int) -> None:
-    """Short rows of a valid table (id, time, value), one chunk of text repeated until ``text_bytes``."""
-    rows = "".join(f"{i // 60},{i % 60},{500 + i % 7}\n" for i in range(CHUNK_ROWS)).encode()
+def build_bomb(path: Path, text_bytes: int, note_bytes: int) -> None:
+    """Rows of a valid table (id, time, value, and a note of ``note_bytes`` if any), one chunk of
+    text repeated until ``text_bytes``."""
+    note = "," + "n" * note_bytes if note_bytes else ""
+    rows_per_chunk = max(1, CHUNK_BYTES // (12 + len(note)))
+    rows = "".join(f"{i // 60},{i % 60},{500 + i % 7}{note}\n" for i in range(rows_per_chunk)).encode()
     with gzip.open(path, "wb") as out:
-        out.write(b"PatientID,Timestep,CD4\n")
+        out.write(b"PatientID,Timestep,CD4" + (b",Note" if note else b"") + b"\n")
         for _ in range(max(1, text_bytes // len(rows))):
             out.write(rows)
 
@@ -51,11 +58,12 @@ def build_bomb(path: Path, text_bytes: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--expands-to-gb", type=float, default=2.0, help="decompressed size of the bomb (GB)")
+    parser.add_argument("--note-bytes", type=int, default=0, help="length of a text column added to each row")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         bomb = Path(folder) / "bomb.csv.gz"
         started = time.perf_counter()
-        build_bomb(bomb, int(args.expands_to_gb * 1e9))
+        build_bomb(bomb, int(args.expands_to_gb * 1e9), args.note_bytes)
         print(f"bomb: {bomb.stat().st_size / 1e6:.1f} MB of gzip expanding to {args.expands_to_gb:g} GB "
               f"(built in {time.perf_counter() - started:.0f} s)")
         env = {"HGYM_DATA_DIR": str(Path(folder) / "uploads"), "HGYM_MODELS_DIR": str(Path(folder) / "models")}
