@@ -102,3 +102,10 @@ def test_the_sample_command_writes_raw_csv_when_asked_and_refuses_huge_numbers(r
     assert main(["sample", str(run), "--patients", "20000000", "--out", str(tmp_path / "huge.csv")]) == 2
     assert capsys.readouterr().err == ("error: --patients 20,000,000 is more than 10,000,000 and would take a long "
                                        "time to generate; add --allow-large if you mean it.\n")
+
+
+def test_a_folder_that_cannot_be_written_is_one_sentence(synthesizer, tmp_path):
+    (tmp_path / "taken").write_text("a file, not a folder")
+    with pytest.raises(HGymError, match=r"^Opening '.*taken/out.csv' failed \(File exists\); nothing was kept: free "
+                                        r"some space, choose another folder or write fewer patients\.$"):
+        synthesizer.sample_to_file(tmp_path / "taken" / "out.csv", 3)

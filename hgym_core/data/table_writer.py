@@ -44,13 +44,13 @@ class TableWriter:
         self.format = table_format(self.path.name)
         self.raw_csv = raw_csv
         self.tmp = self.path.with_name(self.path.name + ".tmp")
-        self.rows = 0
+        self.rows = self.batches = 0
         self.file: BinaryIO | None = None
         self.stream: BinaryIO | None = None   # what CSV text goes into: the file, or a gzip stream over it
         self.parquet: pq.ParquetWriter | None = None
 
     def __enter__(self) -> "TableWriter":
-        with self._said("Cannot write"):
+        with self._said("Opening"):
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.file = open(self.tmp, "wb")
         # mtime 0: the same patients give the same bytes, whenever they are written
@@ -64,8 +64,8 @@ class TableWriter:
                 self._write_parquet(frame)
             else:
                 table = frame if self.raw_csv else spreadsheet_safe(frame)
-                self.stream.write(table.to_csv(index=False, header=self.rows == 0).encode("utf-8"))
-        self.rows += len(frame)
+                self.stream.write(table.to_csv(index=False, header=self.batches == 0).encode("utf-8"))
+        self.rows, self.batches = self.rows + len(frame), self.batches + 1
 
     def _write_parquet(self, frame: pd.DataFrame) -> None:
         if self.parquet is None:   # the first batch sets every column's type; later ones follow it
