@@ -37,8 +37,8 @@ HIV_FIRST = ("CD4", "VL", "Rel CD4", *HIV_DRUGS)
 SAMPLED_PER_SECOND = 700
 SCORING_SECONDS = {False: 3.0, True: 30.0}
 # Readable headers for the score tables' columns (Report.summary() and overview()).
-SCORE_HEADERS = {"group": "Family", "score": "Score", "variable": "Variable", "value": "Synthetic vs real",
-                 "reference": "Reference (real vs holdout)", "verdict": "Verdict", "n_variables": "Variables"}
+SCORE_HEADERS = {"group": "family", "score": "score", "variable": "variable", "value": "synthetic vs real",
+                 "reference": "reference (real vs holdout)", "verdict": "verdict", "n_variables": "variables"}
 
 
 def result_key(run: RunSummary, n_patients: int, seed: int, model_scores: bool) -> tuple:

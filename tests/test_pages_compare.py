@@ -89,8 +89,8 @@ def test_score_tables_read_as_words_with_units_and_dashes_where_there_is_no_refe
     for table in at.dataframe[:2]:
         labels = {column: config.get("label") for column, config in json.loads(table.proto.columns).items()}
         assert all(labels.get(column) for column in table.value.columns)   # every raw name has a header
-        assert labels.get("n_variables", "Variables") == "Variables"
-        assert labels["reference"] == "Reference (real vs holdout)" and labels["group"] == "Family"
+        assert labels.get("n_variables", "variables") == "variables"
+        assert labels["reference"] == "reference (real vs holdout)" and labels["group"] == "family"
 
 
 def test_collapsed_variables_are_named_at_the_top(folders, tiny_run, monkeypatch):
