@@ -219,12 +219,15 @@ def trained_runs() -> list[RunSummary]:
 
 
 def pick_run(runs: list[RunSummary], key: str, label: str = "Run") -> RunSummary:
-    """A run selector (by folder name) that starts on the current run and makes the chosen run current."""
+    """A run selector (by folder name) that starts on the current run and makes the chosen run current;
+    it follows the current run when that changes elsewhere (another page, the Train page's new run)."""
     names = [run.name for run in runs]
-    if st.session_state.get(key) not in names:
+    followed = st.session_state.get(key + "#current")      # the current run when this selector last drew
+    if st.session_state.get(key) not in names or (current_run() != followed and current_run() in names):
         st.session_state[key] = current_run() if current_run() in names else names[0]
     name = st.selectbox(label, names, key=key, format_func=lambda n: _run_label(runs[names.index(n)]))
     set_current_run(name)
+    st.session_state[key + "#current"] = name
     return runs[names.index(name)]
 
 
