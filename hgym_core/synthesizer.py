@@ -17,7 +17,8 @@ import hashlib
 import os
 import shutil
 import threading
-from typing import Callable, Iterable
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -31,6 +32,7 @@ from hgym_core.device import resolve_device
 from hgym_core.errors import HGymError
 from hgym_core.gan.config import TrainConfig, check_resume_changes
 from hgym_core.gan.models import build_generator
+from hgym_core.data.table_writer import WrittenTable, write_batches
 from hgym_core.gan.trainer import Callback, Log, Trainer
 from hgym_core.runs.folder import RunFolder
 from hgym_core.runs.info import DataRecord, PatientCounts, RunInfo, RunStatus, now_iso
@@ -165,10 +167,27 @@ class Synthesizer:
         """``n_patients`` synthetic patients in the training table's columns and dtypes, ids 0..n-1.
 
         Generated and decoded ``batch_size`` patients at a time, so memory holds one batch of
-        tensors plus the growing table. The same seed gives the same patients. ``progress``, when
-        given, is called after each batch with (patients done, ``n_patients``); it runs in the
-        calling thread and does not change the patients.
+        tensors plus the growing table (``sample_to_file`` holds one batch only). The same seed
+        gives the same patients. ``progress``, when given, is called after each batch with
+        (patients done, ``n_patients``); it runs in the calling thread and does not change the patients.
         """
+        batches = self._batches(n_patients, seed, length, batch_size, progress)
+        return pd.concat([frame for _, frame in batches], ignore_index=True)
+
+    def sample_to_file(self, path: str | os.PathLike, n_patients: int, seed: int = 0, length: int | None = None,
+                       batch_size: int = 2048, progress: Callable[[int, int], None] | None = None,
+                       raw_csv: bool = False, preview_rows: int = 0) -> WrittenTable:
+        """``sample(...)`` written batch by batch to ``path`` (.csv, .csv.gz, .parquet): memory does not
+        grow with ``n_patients``, and the file holds what ``write_table(sample(...), path)`` would.
+
+        Refused before most of the work when the disk cannot hold the file (``write_batches``).
+        """
+        batches = self._batches(n_patients, seed, length, batch_size, progress)
+        return write_batches(batches, path, n_patients, raw_csv=raw_csv, preview_rows=preview_rows)
+
+    def _batches(self, n_patients: int, seed: int, length: int | None, batch_size: int,
+                 progress: Callable[[int, int], None] | None) -> Iterator[tuple[int, pd.DataFrame]]:
+        """(patients, table) of each batch, in order; checks the arguments before the first batch."""
         if self.generator is None or self.encoder is None:
             raise HGymError("The synthesizer has not been trained: call fit(df) or Synthesizer.load(folder) first.")
         length = self.encoder.max_length if length is None else length
@@ -177,15 +196,18 @@ class Synthesizer:
                 raise HGymError(f"'{name}' must be a whole number of at least 1 (got {value!r}).")
         device = next(self.generator.parameters()).device
         noise = torch.Generator(device=device).manual_seed(int(seed))
-        frames = []
-        with torch.inference_mode():
-            for first in range(0, n_patients, batch_size):
-                count = min(batch_size, n_patients - first)
+        return self._generate(n_patients, length, batch_size, noise, progress)
+
+    def _generate(self, n_patients: int, length: int, batch_size: int, noise: torch.Generator,
+                  progress: Callable[[int, int], None] | None) -> Iterator[tuple[int, pd.DataFrame]]:
+        for first in range(0, n_patients, batch_size):
+            count = min(batch_size, n_patients - first)
+            with torch.inference_mode():   # per batch: the consumer runs between batches, outside it
                 encoded = self.generator.generate(count, length, noise)
-                frames.append(self.encoder.decode(encoded.cpu(), first_id=first))
-                if progress is not None:
-                    progress(first + count, n_patients)
-        return pd.concat(frames, ignore_index=True)
+                frame = self.encoder.decode(encoded.cpu(), first_id=first)
+            yield count, frame
+            if progress is not None:   # after the consumer took the batch: "done" includes writing it
+                progress(first + count, n_patients)
 
     # --- persistence ---------------------------------------------------------------------------
     def save(self, folder: str | os.PathLike) -> RunFolder:

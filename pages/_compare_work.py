@@ -16,8 +16,9 @@ from hgym_core.runs.folder import RunFolder
 from hgym_core.runs.listing import RunSummary
 from hgym_core.runs.patients import NO_HOLDOUT, sample_patients, training_and_holdout
 from hgym_core.data.demo import HIV_NUMERIC
-from hgym_core.evaluation import GROUPS, EvaluationSettings, evaluate
+from hgym_core.evaluation import GROUPS, EvaluationSettings, Report, collapsed_variables, dose_lines, evaluate
 from hgym_core.data.schema import Schema, check
+from pages import _format as fmt
 from pages import _state as state
 from pages._progress import ProgressBar
 
@@ -36,6 +37,9 @@ HIV_FIRST = ("CD4", "VL", "Rel CD4", *HIV_DRUGS)
 # REAL_PATIENTS real patients takes ~3 s, or ~30 s with the model scores (benchmarks/evaluation.py).
 SAMPLED_PER_SECOND = 700
 SCORING_SECONDS = {False: 3.0, True: 30.0}
+# Readable headers for the score tables' columns (Report.summary() and overview()).
+SCORE_HEADERS = {"group": "family", "score": "score", "variable": "variable", "value": "synthetic vs real",
+                 "reference": "reference (real vs holdout)", "verdict": "verdict", "n_variables": "variables"}
 
 
 def result_key(run: RunSummary, n_patients: int, seed: int, model_scores: bool) -> tuple:
@@ -76,8 +80,12 @@ def compare(run: RunSummary, n_patients: int, seed: int, model_scores: bool) -> 
         privacy = report.details.get("privacy", {})
         result = {
             "run": run.name, "schema": schema, "real": real, "synthetic": synthetic,
-            "figures": figures(real, synthetic, schema), "summary": report.summary(),
-            "overview": report.overview(), "notes": list(report.notes),
+            "figures": figures(real, synthetic, schema),
+            "summary": scores_for_display(report.summary(), report, schema),
+            "overview": scores_for_display(report.overview(), report, schema), "notes": list(report.notes),
+            "no_reference": sorted(set(report.overview().loc[lambda f: f["reference"].isna(), "score"])),
+            "collapsed": [str(found) for found in collapsed_variables(real, synthetic, schema)],
+            "dose_lines": dose_lines(report.details),
             "dcr": plots.dcr_histogram_figure(privacy["dcr_train"], privacy.get("dcr_holdout"))
             if privacy.get("dcr_train") is not None else None,
             "holdout": holdout, "no_holdout": NO_HOLDOUT if holdout is None else None,
@@ -101,14 +109,34 @@ def remember(key: tuple, result: dict) -> None:
         del results[old]
 
 
+def scores_for_display(frame: pd.DataFrame, report: Report, schema: Schema) -> pd.DataFrame:
+    """A score table as the page shows it: numbers as text with '–' where there is none, and scores in
+    units (the TSTR MAE) named with their variable and its unit. Column names stay (SCORE_HEADERS)."""
+    shown = frame.copy()
+    for name, spec in report.specs.items():
+        if not spec.relative:
+            continue
+        for variable in {s.variable for s in report.scores if s.name == name}:
+            unit = schema.variable(variable).unit if variable in schema.names else None
+            rows = (shown["score"] == name) & (shown["variable"] == variable if "variable" in shown else True)
+            shown.loc[rows, "score"] = f"{name} of {variable}" + (f" ({unit})" if unit else "")
+    for column in ("value", "reference"):
+        shown[column] = [fmt.number(x) for x in frame[column]]
+    return shown
+
+
 def figures(real: pd.DataFrame, synthetic: pd.DataFrame, schema: Schema) -> dict:
-    """Every variable's distribution and over-time figure, and the correlation heatmaps."""
+    """Every variable's distribution and over-time figure (on/off bands for dose-like numeric
+    variables), and the correlation heatmaps."""
     drawn = {"correlations": plots.correlation_heatmaps_figure(real, synthetic, schema)}
+    doses = plots.dose_like_variables(real, schema)
     for variable in schema.variables:
         name = variable.name
         log = True if name == "VL" and name in HIV_NUMERIC else None   # VL spans 5 decades: always log
         drawn[("distribution", name)] = plots.distribution_figure(real, synthetic, schema, name, log_x=log)
-        if variable.kind == "numeric":
+        if name in doses:
+            drawn[("over time", name)] = plots.dose_bands_figure(real, synthetic, schema, name)
+        elif variable.kind == "numeric":
             drawn[("over time", name)] = plots.time_band_figure(real, synthetic, schema, name, log_y=log)
         elif not variable.static:   # a static variable's shares are flat over time
             drawn[("over time", name)] = plots.category_share_over_time_figure(real, synthetic, schema, name)

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from hgym_core.gan.events import METRIC_COLUMNS
+from hgym_core.gan.events import LOSS_SERIES, METRIC_COLUMNS
 from hgym_core.runs.jobs import ACTIVE, JobRegistry, TrainingJob
 from hgym_core.plots import REAL_COLOUR, SYNTHETIC_COLOUR, curriculum_changes, downsample_indices
 from pages import _format as fmt
@@ -30,14 +30,9 @@ MAX_LABELS = 8     # beyond this many the "L=…" labels run into each other: th
 # (title, series drawn together); D_real and D_fake share a panel so their gap (W) reads directly.
 PANELS = (
     ("D_real and D_fake", ("d_real", "d_fake")),
-    ("W = D_real − D_fake", ("w",)),
-    ("Gradient penalty GP", ("gp",)),
-    ("Critic loss D_loss", ("d_loss",)),
-    ("Generator loss G_loss", ("g_loss",)),
-    ("Correlation loss Corr", ("corr",)),
+    *((LOSS_SERIES[name].title, (name,)) for name in ("w", "gp", "d_loss", "g_loss", "corr")),
 )
-SERIES_NAMES = {"d_real": "D_real", "d_fake": "D_fake", "w": "W", "gp": "GP", "d_loss": "D_loss",
-                "g_loss": "G_loss", "corr": "Corr"}
+SERIES_NAMES = {name: series.short for name, series in LOSS_SERIES.items()}
 COLOURS = {"d_real": REAL_COLOUR, "d_fake": SYNTHETIC_COLOUR}
 WATCH_SECONDS = 2
 ENDED_LINKS = ("finished", "stopped")   # a run with a checkpoint to compare and sample from

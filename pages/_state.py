@@ -25,7 +25,7 @@ from hgym_core.runs.listing import RunSummary, list_runs
 from hgym_core.runs.sources import demo_source, table_from_source
 from hgym_core.data.demo import DEMO_PATIENTS, DEMO_SEED, hiv_schema, simulate_hiv_cohort
 from hgym_core.errors import HGymError
-from hgym_core.data.io import read_table, write_table
+from hgym_core.data.io import read_table, safe_file_stem, write_table
 from hgym_core.runs.jobs import JobRegistry
 from hgym_core.data.schema import Problem, Schema, Variable, check, validate
 from hgym_core.synthesizer import Synthesizer
@@ -73,8 +73,9 @@ def demo_dataset(n_patients: int = DEMO_PATIENTS, seed: int = DEMO_SEED) -> Data
 def accept_upload(data: bytes, name: str) -> Dataset:
     """Read an uploaded table, infer its schema, check its rows, and keep it under ``data_dir()``.
 
-    Raises HGymError (unreadable file, no id/time column, rows that no schema could fit), and
-    then nothing is saved, so the caller can keep the previous data in place. A problem in a
+    Raises HGymError (unreadable file, past a table limit, no id/time column, rows that no
+    schema could fit), and then nothing is saved, so the caller can keep the previous data in
+    place. The kept file's name keeps the upload's letters and digits, of any script. A problem in a
     variable column (text in a numeric column, too many labels) does not refuse the upload: the
     Data page lists it, and it blocks training, until the schema or the file is fixed.
     """
@@ -82,8 +83,7 @@ def accept_upload(data: bytes, name: str) -> Dataset:
     schema = Schema.infer(frame)
     check(frame, replace(schema, variables=[]))   # the id and time columns only
     digest = hashlib.sha256(data).hexdigest()[:10]
-    stem = sanitize_run_name(Path(name).name.removesuffix(".gz").rsplit(".", 1)[0])
-    path = data_dir() / f"{stem}-{digest}.parquet"
+    path = data_dir() / f"{safe_file_stem(name)}-{digest}.parquet"
     try:
         write_table(frame, path)
     except (ValueError, TypeError, OSError) as problem:   # pyarrow refuses mixed-type columns
@@ -219,12 +219,15 @@ def trained_runs() -> list[RunSummary]:
 
 
 def pick_run(runs: list[RunSummary], key: str, label: str = "Run") -> RunSummary:
-    """A run selector (by folder name) that starts on the current run and makes the chosen run current."""
+    """A run selector (by folder name) that starts on the current run and makes the chosen run current;
+    it follows the current run when that changes elsewhere (another page, the Train page's new run)."""
     names = [run.name for run in runs]
-    if st.session_state.get(key) not in names:
+    followed = st.session_state.get(key + "#current")      # the current run when this selector last drew
+    if st.session_state.get(key) not in names or (current_run() != followed and current_run() in names):
         st.session_state[key] = current_run() if current_run() in names else names[0]
     name = st.selectbox(label, names, key=key, format_func=lambda n: _run_label(runs[names.index(n)]))
     set_current_run(name)
+    st.session_state[key + "#current"] = name
     return runs[names.index(name)]
 
 

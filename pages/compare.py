@@ -14,11 +14,13 @@ from pages import _state as state
 VERDICT_COLOURS = {"good": "#d1fae5", "fair": "#fef3c7", "poor": "#fee2e2"}
 
 
-def _scores_table(frame):
-    """Scores with their verdict cell coloured (green good, amber fair, red poor)."""
-    return (frame.style.map(lambda verdict: f"background-color: {VERDICT_COLOURS.get(verdict, 'transparent')}",
-                            subset=["verdict"])
-            .format(precision=3, na_rep="–", subset=["value", "reference"]))
+def _scores_table(frame, **options) -> None:
+    """Scores with their verdict cell coloured (green good, amber fair, red poor) and readable headers."""
+    styled = frame.style.map(lambda verdict: f"background-color: {VERDICT_COLOURS.get(verdict, 'transparent')}",
+                             subset=["verdict"])
+    st.dataframe(styled, hide_index=True, width="stretch", **options,
+                 column_config={column: st.column_config.Column(label) for column, label in
+                                comparison.SCORE_HEADERS.items() if column in frame.columns})
 
 
 def _variable_panel(result: dict, name: str) -> None:
@@ -30,6 +32,8 @@ def _variable_panel(result: dict, name: str) -> None:
         over_time.plotly_chart(result["figures"][("over time", name)], key=f"over_time.{name}")
     else:
         over_time.caption(f"{name} is static (one value per patient), so it does not change over time.")
+    for line in result["dose_lines"].get(name, []):
+        st.caption(line)
 
 
 st.title("Compare")
@@ -48,7 +52,7 @@ else:
     seed = seed_box.number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, key="compare.seed")
     model_scores = models_box.toggle("Detection and utility scores", key="compare.model_scores",
                                      help="Train small GRU models to tell real from synthetic patients and to "
-                                          "predict the next month (train on synthetic, test on real). They take "
+                                          "predict the next step (train on synthetic, test on real). They take "
                                           "most of the time: minutes on a CPU, so they start switched off there.")
     st.caption(f"Scores compare up to {comparison.REAL_PATIENTS:,} of the patients the run trained on with the "
                "synthetic ones, next to the same scores for those patients vs the run's holdout, the patients it "
@@ -68,6 +72,9 @@ else:
         reference = f"reference: {holdout_n:,} held-out real patients" if holdout_n else "no holdout to compare with"
         st.success(f"Run '{result['run']}': {synthetic_n:,} synthetic patients vs {real_n:,} real patients it "
                    f"trained on ({reference}). Real is blue, synthetic orange.")
+        if result["collapsed"]:
+            st.warning("Collapsed in the synthetic data — the generator puts (nearly) every row at one value: "
+                       + "; ".join(result["collapsed"]) + ".")
         main, others = comparison.panel_variables(result["schema"])
         st.header("Variables")
         for name in main:
@@ -92,11 +99,14 @@ else:
         st.header("Scores")
         st.caption("Each score next to its reference: the same score for the real patients vs held-out real "
                    "patients. The verdict reads the gap between the two.")
-        st.dataframe(_scores_table(result["overview"]), hide_index=True, width="stretch",
-                     height=fmt.table_height(len(result["overview"])),
-                     column_config={"reference": st.column_config.Column("reference (real vs holdout)")})
+        _scores_table(result["overview"], height=fmt.table_height(len(result["overview"])))
+        if result["no_reference"]:
+            st.caption(f"– in the reference column: {', '.join(result['no_reference'])} "
+                       f"{'has' if len(result['no_reference']) == 1 else 'have'} no real-vs-real reference: "
+                       "defined against the holdout itself (a synthetic patient's distance to training vs "
+                       "holdout patients), there is no second holdout to compute them for real data.")
         with st.expander("Every score, per variable"):
-            st.dataframe(_scores_table(result["summary"]), hide_index=True, width="stretch")
+            _scores_table(result["summary"])
         if result["no_holdout"]:
             st.warning(result["no_holdout"], icon=":material/lock_open:")
         for note in result["notes"]:

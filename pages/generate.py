@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import tempfile
 import time
+from pathlib import Path
 
 import streamlit as st
 
 from hgym_core.errors import HGymError
-from hgym_core.data.io import table_bytes
 from pages import _state as state
 from pages._progress import ProgressBar
 
@@ -17,22 +18,27 @@ MIME = {"CSV": "text/csv", "CSV.gz": "application/gzip", "Parquet": "application
 PREVIEW_ROWS = 200
 
 
-def _generate(run, n_patients: int, seed: int, file_format: str) -> None:
+def _generate(run, n_patients: int, seed: int, file_format: str, raw_csv: bool) -> None:
+    st.session_state.pop(RESULT, None)   # one file per session: the last one goes before the next is made
     with st.status(f"Generating {n_patients:,} synthetic patients from '{run.name}'…", expanded=True) as status:
         started = time.perf_counter()
         st.write("Loading the trained generator…")
         synthesizer = state.synthesizer_for(run)
         bar = ProgressBar(f"Sampling {n_patients:,} patients (seed {seed})…")
-        table = synthesizer.sample(n_patients, seed=seed, progress=bar.sampling())
         file_name = f"{run.name}-synthetic-{n_patients}-seed{seed}{FORMATS[file_format]}"
-        st.write(f"Writing {len(table):,} rows as {file_format}…")
-        data = table_bytes(table, file_name)
-        status.update(label=f"Generated {n_patients:,} patients ({len(table):,} rows) in "
+        # Written batch by batch into a folder on the uploads' disk (not a /tmp that may live in
+        # memory), read once for the download button, and deleted with its folder, error or not.
+        folder = state.data_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix=".generating-", dir=folder) as work:
+            written = synthesizer.sample_to_file(Path(work) / file_name, n_patients, seed=seed,
+                                                 progress=bar.sampling(), raw_csv=raw_csv, preview_rows=PREVIEW_ROWS)
+            data = written.path.read_bytes()
+        status.update(label=f"Generated {n_patients:,} patients ({written.rows:,} rows) in "
                             f"{time.perf_counter() - started:.1f} s", state="complete", expanded=False)
     st.session_state[RESULT] = {
         "run": run.name, "patients": n_patients, "seed": seed, "format": file_format, "file_name": file_name,
-        "data": data, "preview": table.head(PREVIEW_ROWS), "rows": len(table),
-        "schema": synthesizer.schema.to_json(),
+        "data": data, "preview": written.preview, "rows": written.rows, "schema": synthesizer.schema.to_json(),
     }
 
 
@@ -51,9 +57,14 @@ else:
     file_format = format_box.radio("Format", list(FORMATS), horizontal=True, key="generate.format",
                                    help="Parquet is about 13 times smaller than CSV and keeps the column types: "
                                         "100,000 patients x 60 months are ~55 MB as Parquet, ~700 MB as CSV.")
+    raw_csv = st.checkbox("Raw CSV", key="generate.raw_csv", disabled=file_format == "Parquet",
+                          help="Write text cells exactly as generated. By default a CSV text cell that starts with "
+                               "=, +, -, @, a tab or a carriage return gets a leading ' so that a spreadsheet shows "
+                               "it instead of running it as a formula (a label learnt from an uploaded table could "
+                               "be one); numbers are never changed, and Parquet is never changed.")
     if st.button("Generate", key="btn.generate", type="primary"):
         try:
-            _generate(run, int(n_patients), int(seed), file_format)
+            _generate(run, int(n_patients), int(seed), file_format, raw_csv)
         except HGymError as problem:
             st.error(str(problem))
 

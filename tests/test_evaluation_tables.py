@@ -91,6 +91,21 @@ def test_pearson_matrix_uses_pairwise_complete_rows_and_zero_for_flat_columns():
     assert (r[3, :3] == 0).all() and r[3, 3] == 1
 
 
+@pytest.mark.parametrize("missing_share", [0.0, 0.2])
+def test_pearson_matrix_matches_pandas_at_any_scale_with_missing_values(missing_share):
+    # Formerly plots.pairwise_pearson's test: the heatmaps now use pearson_matrix too. A constant
+    # column correlates 0 here, where pandas (and the old plots function) gave NaN.
+    rng = np.random.default_rng(3)
+    values = rng.normal(size=(500, 4)) * [1, 1e5, 1e-3, 1]
+    values[:, 1] += 3 * values[:, 0] * 1e5
+    values[rng.random((500, 4)) < missing_share] = np.nan
+    values[:, 3] = 7.1  # constant: correlation undefined
+    expected = pd.DataFrame(values).corr().to_numpy()
+    r = pearson_matrix(values)
+    np.testing.assert_allclose(r[:3, :3], expected[:3, :3], atol=1e-10)
+    assert (r[3, :3] == 0).all() and (r[:3, 3] == 0).all()
+
+
 def test_fisher_mean_weights_by_n_minus_3_and_ignores_undefined():
     r = np.array([0.5, -0.2, np.nan, 0.9])
     n = np.array([13, 5, 40, 3])            # the last has no weight (n - 3 = 0), the NaN neither

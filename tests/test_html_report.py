@@ -79,6 +79,23 @@ def test_page_has_every_figure():
     assert "figure-dcr" not in figure_ids(without_dcr) and 'href="#privacy"' not in without_dcr
 
 
+def test_dose_like_variables_get_on_off_bands_and_their_shares_in_words():
+    real, synthetic = tables()
+    for df, zero_share in ((real, 0.7), (synthetic, 0.2)):
+        df["score"] = np.where(np.random.default_rng(0).random(len(df)) < zero_share, 0.0, 4.0)
+    details = {"marginals": {"point_masses": {"score": {"decimals": 0, "values": [0.0, 4.0], "real": [0.71, 0.29],
+                                                        "synthetic": [0.21, 0.79], "holdout": None}}},
+               "temporal": {"held_values": {"score": {"real": 0.8, "synthetic": 0.1, "holdout": 0.78}}}}
+    page = html_report.render(make_report(details), real, synthetic, schema_with_static())
+    assert "figure-dose-bands-score" in figure_ids(page)
+    assert figure_ids(page).index("figure-time-band-score") < figure_ids(page).index("figure-dose-bands-score")
+    assert 'href="#doses"' in page
+    assert "<li>score = 0: real 71%, synthetic 21%</li>" in page
+    assert "<li>score held from the previous row: real 80%, synthetic 10% (holdout 78%)</li>" in page
+    continuous = html_report.render(make_report(), *tables(), schema_with_static())
+    assert not any("dose-bands" in i for i in figure_ids(continuous)) and 'href="#doses"' not in continuous
+
+
 def test_summary_table_colours_verdicts_and_text_is_escaped():
     real, synthetic = tables()
     report = make_report(notes=["<script>alert(1)</script> subsampled to 2,000 patients"])

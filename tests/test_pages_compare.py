@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 
@@ -60,21 +62,92 @@ def test_compare_draws_every_panel_and_the_scores_once_per_setting(folders, tiny
     assert not at.exception and "Scores" in [h.value for h in at.header]
 
 
+def compare_tiny(monkeypatch, folders, tiny_run, **columns):
+    """The Compare page on the tiny run, 30 synthetic patients, no detection models; ``columns``
+    are set to one value in every synthetic row (a collapsed generator)."""
+    copy_run(tiny_run, folders[0], "tiny")
+    if columns:
+        sample = Synthesizer.sample
+        monkeypatch.setattr(Synthesizer, "sample", lambda *a, **k: sample(*a, **k).assign(**columns))
+    at = open_app("compare")
+    at.number_input(key="compare.patients").set_value(30)
+    at.toggle(key="compare.model_scores").set_value(False)
+    at.button(key="btn.compare").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_score_tables_read_as_words_with_units_and_dashes_where_there_is_no_reference(folders, tiny_run,
+                                                                                     monkeypatch):
+    monkeypatch.setattr(comparison, "MODEL_GROUPS", ("detection",))    # TSTR on, the slower detection off
+    at = compare_tiny(monkeypatch, folders, tiny_run)
+    overview = at.dataframe[0].value.set_index("score")
+    assert overview.loc["DCR share", "reference"] == "–" and overview.loc["membership inference AUC", "reference"] == "–"
+    assert "TSTR MAE of VL (copies/mL)" in overview.index                # the target variable and its unit
+    assert "no real-vs-real reference" in texts(at.caption)
+    assert "DCR share, membership inference AUC have no real-vs-real reference" in texts(at.caption)
+    for table in at.dataframe[:2]:
+        labels = {column: config.get("label") for column, config in json.loads(table.proto.columns).items()}
+        assert all(labels.get(column) for column in table.value.columns)   # every raw name has a header
+        assert labels.get("n_variables", "variables") == "variables"
+        assert labels["reference"] == "reference (real vs holdout)" and labels["group"] == "family"
+
+
+def test_collapsed_variables_are_named_at_the_top(folders, tiny_run, monkeypatch):
+    at = compare_tiny(monkeypatch, folders, tiny_run, **{"Ethnic": "Other", "Base Drug Combo": "FTC + TDF"})
+    [warning] = at.warning
+    assert warning.value.startswith("Collapsed in the synthetic data")
+    assert "Ethnic: 100% of synthetic rows are 'Other'" in warning.value and "Base Drug Combo: 100%" in warning.value
+    assert "VL held from the previous row: real" in texts(at.caption)   # held values in words under the panel
+
+
+def test_the_run_picker_follows_the_current_run_chosen_elsewhere(folders, tiny_run):
+    models, _ = folders
+    copy_run(tiny_run, models, "first")
+    copy_run(tiny_run, models, "second")
+    at = open_app("compare")
+    start = at.selectbox(key="compare.run").value
+    other = "first" if start == "second" else "second"
+    at.switch_page("pages/generate.py").run()
+    at.selectbox(key="generate.run").set_value(other).run()            # the current run changes there
+    at.switch_page("pages/compare.py").run()
+    assert at.selectbox(key="compare.run").value == other
+    at.selectbox(key="compare.run").set_value(start).run()             # and a pick here still sticks
+    assert at.selectbox(key="compare.run").value == start and at.session_state["current_run"] == start
+
+
 def test_compare_without_runs_says_what_to_do(folders):
     at = open_app("compare")
     assert "No trained run yet" in texts(at.info)
 
 
-def test_compare_works_for_an_uploaded_schema(folders):
-    models, _ = folders
-    dataset = accept_upload(table_bytes(other_cohort(), "trial.csv"), "trial.csv")
+def compare_upload(models, table: pd.DataFrame, name: str):
+    """Upload ``table``, train a tiny run on it and compare 20 synthetic patients (no models)."""
+    dataset = accept_upload(table_bytes(table, f"{name}.csv"), f"{name}.csv")
     Synthesizer(dataset.schema, TINY.replace(curriculum=(4, 8))).fit(
-        dataset.frame, models / "trial", data_source=dataset.source)
+        dataset.frame, models / name, data_source=dataset.source)
     at = open_app("compare", dataset)
     at.number_input(key="compare.patients").set_value(20)
     at.toggle(key="compare.model_scores").set_value(False)
     at.button(key="btn.compare").click().run()
     assert not at.exception, [e.value for e in at.exception]
+    return dataset, at
+
+
+def test_compare_works_for_an_uploaded_schema(folders):
+    models, _ = folders
+    _, at = compare_upload(models, other_cohort(), "trial")
     assert [h.value for h in at.subheader][:4] == ["score", "arm", "event", "dose"]
     assert "arm is static" in texts(at.caption)   # one value per patient: no over-time figure
     assert "Scores" in [h.value for h in at.header]
+
+
+def test_an_irregular_table_is_described_in_visits(folders):
+    models, _ = folders
+    cohort = other_cohort()
+    gaps = np.random.default_rng(2).integers(20, 40, len(cohort))
+    cohort["visit"] = pd.Series(gaps).groupby(cohort["subject"]).cumsum()   # days, different per patient
+    dataset, at = compare_upload(models, cohort, "visits")
+    assert dataset.schema.time_mode == "irregular"
+    titles = [json.loads(chart.proto.spec)["layout"]["title"]["text"] for chart in at.get("plotly_chart")]
+    assert "event: share of visits" in titles and not any("patient-months" in t for t in titles)

@@ -63,11 +63,29 @@ def test_a_schema_edit_of_an_upload_is_kept_for_the_next_session(folders, hiv_co
     (b"a,b\n1,2\n", "two-columns.csv", "needs a patient id column"),
     (MALFORMED, "duplicates.csv", "repeat the same patient and time"),
     (b"\x00\x01 not parquet", "broken.parquet", "Could not read"),
+    (b"PatientID,Timestep,CD4,CD4\n1,0,500,510\n1,1,520,530\n", "twice.csv", "'CD4' twice, as columns 3 and 4"),
+    ("PatientID,Timestep,Ethnic\n1,0,caf\xe9\n1,1,caf\xe9\n".encode("latin-1"), "excel.csv", "save it as UTF-8"),
 ])
 def test_a_malformed_upload_raises_a_readable_error_and_saves_nothing(folders, content, name, words):
     with pytest.raises(HGymError, match=words):
         state.accept_upload(content, name)
     assert state.saved_uploads() == []
+
+
+def test_an_upload_expanding_past_the_byte_limit_is_refused_and_saves_nothing(folders, hiv_cohort, monkeypatch):
+    monkeypatch.setenv("HGYM_MAX_TABLE_BYTES", "100000")
+    data = table_bytes(hiv_cohort, "cohort.csv.gz")   # 1.1 MB of text
+    assert len(data) < 300_000
+    with pytest.raises(HGymError, match=r"^'cohort.csv.gz' expands past 100 kB of data \(limit HGYM_MAX_TABLE_BYTES\)"):
+        state.accept_upload(data, "cohort.csv.gz")
+    assert state.saved_uploads() == []
+
+
+def test_an_upload_named_in_any_script_keeps_its_name(folders, hiv_cohort):
+    dataset = state.accept_upload(table_bytes(hiv_cohort, "名前.csv"), "名前.csv")
+    [saved] = state.saved_uploads()
+    assert saved.name.startswith("名前-") and state.upload_label(saved) == "名前"
+    assert dataset.source["name"] == "名前.csv"
 
 
 def test_an_upload_with_text_in_a_numeric_column_is_kept_and_its_problem_blocks_training(folders, hiv_cohort):

@@ -7,7 +7,8 @@ import io
 import pandas as pd
 
 from hgym_core.data.schema import Schema
-from tests._pages import copy_run, folders, open_app, texts, tiny_run  # noqa: F401 - fixtures
+from hgym_core.synthesizer import Synthesizer
+from tests._pages import TINY, copy_run, folders, open_app, small_dataset, texts, tiny_run  # noqa: F401 - fixtures
 
 
 def test_generate_a_csv_of_100_patients_and_the_schema(folders, tiny_run):
@@ -49,3 +50,22 @@ def test_the_same_seed_gives_the_same_file_and_parquet_works(folders, tiny_run):
     at.button(key="btn.generate").click().run()
     parquet = pd.read_parquet(io.BytesIO(at.session_state["generated"]["data"]))
     pd.testing.assert_frame_equal(parquet, pd.read_csv(io.BytesIO(first)), check_dtype=False)
+
+
+def test_csv_text_a_spreadsheet_would_run_is_quoted_unless_raw_csv_is_ticked(folders):
+    models, uploads = folders
+    cohort = small_dataset().frame.copy()
+    cohort["Ethnic"] = cohort["Ethnic"].map({"Other": "=1+1", "Caucasian": "@SUM(A1)", "African": "+A2",
+                                             "Asian": "-2+3"})
+    Synthesizer(Schema.infer(cohort), TINY).fit(cohort, models / "formulas")
+    at = open_app("generate")
+    at.number_input(key="generate.patients").set_value(30)
+    at.button(key="btn.generate").click().run()
+    quoted = pd.read_csv(io.BytesIO(at.session_state["generated"]["data"]))["Ethnic"]
+    at.checkbox(key="generate.raw_csv").check().run()
+    at.button(key="btn.generate").click().run()
+    raw = pd.read_csv(io.BytesIO(at.session_state["generated"]["data"]))["Ethnic"]
+    assert set(raw) <= {"=1+1", "@SUM(A1)", "+A2", "-2+3"} and quoted.tolist() == ["'" + label for label in raw]
+    assert not [p for p in uploads.iterdir() if p.name.startswith(".generating")]   # the work file is gone
+    at.radio(key="generate.format").set_value("Parquet").run()
+    assert at.checkbox(key="generate.raw_csv").disabled

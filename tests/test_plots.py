@@ -9,6 +9,8 @@ import pytest
 from hgym_core import plots
 from hgym_core.errors import HGymError
 from hgym_core.data.schema import Schema, Variable
+from hgym_core.evaluation._stats import pearson_matrix
+from hgym_core.gan.events import LOSS_SERIES
 
 
 def small_schema(time_mode: str = "step") -> Schema:
@@ -85,6 +87,19 @@ def test_categorical_bars_follow_schema_order_then_unexpected_then_missing():
     expected = synthetic["arm"].fillna(plots.MISSING_LABEL).value_counts(normalize=True).reindex(order)
     np.testing.assert_allclose(figure.data[1].y, expected.to_numpy())
     assert figure.data[0].y[3] == 0 and figure.data[0].y[4] == 0
+
+
+def test_share_axes_name_what_a_row_is():
+    real, synthetic = small_table(seed=0), small_table(seed=1)
+    steps = plots.distribution_figure(real, synthetic, small_schema(), "arm")
+    assert steps.layout.yaxis.title.text == "share of patient-steps"
+    irregular = plots.distribution_figure(real, synthetic, small_schema("irregular"), "arm")
+    assert irregular.layout.yaxis.title.text == "share of visits" and "share of visits" in irregular.layout.title.text
+    monthly = Schema("pid", "Month", small_schema().variables)
+    renamed = [df.rename(columns={"t": "Month"}) for df in (real, synthetic)]
+    assert plots.distribution_figure(*renamed, monthly, "arm").layout.yaxis.title.text == "share of patient-months"
+    heatmaps = plots.correlation_heatmaps_figure(real, synthetic, small_schema("irregular"))
+    assert "over visits" in heatmaps.layout.title.text
 
 
 def test_binary_codes_match_after_a_csv_round_trip_turned_them_into_floats():
@@ -179,15 +194,45 @@ def test_correlation_heatmaps_share_one_colour_scale_and_difference():
     assert list(coded.data[0].x) == ["score", "arm (code)", "flag = 1"]
 
 
-@pytest.mark.parametrize("missing_share", [0.0, 0.2])
-def test_pairwise_pearson_matches_pandas_with_missing_values_and_constants(missing_share):
-    rng = np.random.default_rng(3)
-    values = rng.normal(size=(500, 4)) * [1, 1e5, 1e-3, 1]
-    values[:, 1] += 3 * values[:, 0] * 1e5
-    values[rng.random((500, 4)) < missing_share] = np.nan
-    values[:, 3] = 7.1  # constant: correlation undefined
-    expected = pd.DataFrame(values).corr().to_numpy()
-    np.testing.assert_allclose(plots.pairwise_pearson(values, chunk_rows=64), expected, atol=1e-10)
+def test_a_constant_synthetic_column_is_drawn_as_the_score_sees_it_not_left_blank():
+    real, synthetic = small_table(seed=0), small_table(seed=1)
+    synthetic["flag"] = 0                       # collapsed: every synthetic row has flag 0
+    synthetic["arm"] = "low"
+    figure = plots.correlation_heatmaps_figure(real, synthetic, small_schema())
+    real_z, synthetic_z, _ = (np.asarray(t.z, dtype=float) for t in figure.data)
+    assert np.isfinite(synthetic_z).all()       # pandas' corr() (the old heatmap) leaves these cells blank
+    columns = plots.correlation_columns(synthetic, small_schema(), "synthetic")
+    np.testing.assert_allclose(synthetic_z, pearson_matrix(columns.to_numpy(dtype=float)))
+    assert (synthetic_z[0, 1:] == 0).all()
+    note = [a.text for a in figure.layout.annotations if "one value in every" in a.text]
+    assert note == ["one value in every synthetic row: arm, flag — drawn as ρ = 0; the score counts each of "
+                    "their pairs as |Δρ| = 1"]
+    assert plots.constant_variables(synthetic, small_schema(), "synthetic") == ["arm", "flag"]
+
+
+# --------------------------------------------------------------------------- doses
+
+def dosed_table(n_patients: int = 40, seed: int = 0, zero_share: float = 0.6) -> pd.DataFrame:
+    table = small_table(n_patients, seed=seed)
+    rng = np.random.default_rng(seed)
+    table["score"] = np.where(rng.random(len(table)) < zero_share, 0.0, rng.choice([5.0, 10.0], len(table)))
+    return table
+
+
+def test_dose_like_variables_get_on_off_bands_per_step():
+    real, synthetic = dosed_table(seed=0), dosed_table(seed=1, zero_share=0.2)
+    schema = small_schema()
+    assert plots.dose_like_variables(real, schema) == ["score"]
+    assert plots.dose_like_variables(small_table(), schema) == []          # continuous: no point mass
+    figure = plots.dose_bands_figure(real, synthetic, schema, "score")
+    assert [t.name for t in figure.data] == ["Real: on", "Synthetic: on"]
+    for trace, table in zip(figure.data, (real, synthetic)):
+        expected = (table["score"] != 0).groupby(table["t"]).mean()
+        np.testing.assert_array_equal(trace.x, expected.index)
+        np.testing.assert_allclose(trace.y, expected.to_numpy())
+    assert "share of patients on (≠ 0)" in figure.layout.title.text
+    with pytest.raises(HGymError, match="on/off bands are for numeric"):
+        plots.dose_bands_figure(real, synthetic, schema, "arm")
 
 
 # --------------------------------------------------------------------------- trajectories
@@ -278,6 +323,12 @@ def test_loss_figure_reports_non_finite_values_and_bad_series():
     assert "No training steps" in empty.layout.annotations[0].text
     as_dict = plots.loss_figure(history.to_dict(orient="list"), series=["w"])
     assert len(as_dict.data[0].x) == 30
+
+
+def test_loss_panels_take_their_titles_from_the_one_table_of_series_names():
+    figure = plots.loss_figure(training_history(epochs=1, steps_per_length=5), series=["w", "d_real", "gp"])
+    titles = [a.text for a in figure.layout.annotations[:3]]
+    assert titles == [LOSS_SERIES[name].title for name in ("w", "d_real", "gp")]
 
 
 def test_downsample_indices_respects_the_budget_exactly():

@@ -10,6 +10,7 @@ import argparse
 import importlib
 import sys
 
+from hgym_core.cli._limits import flag_limits
 from hgym_core.errors import HGymError
 
 # Order is the order shown in --help.
@@ -31,7 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        with flag_limits(args):
+            return int(args.func(args) or 0)
     except HGymError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -14,6 +14,7 @@ from typing import Callable
 
 import pandas as pd
 
+from hgym_core.cli._limits import add_table_limit_options
 from hgym_core.cli._progress import ProgressLine, add_progress_option
 from hgym_core.errors import HGymError
 from hgym_core.evaluation import GROUPS, EvaluationSettings, evaluate
@@ -52,6 +53,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--max-patients", type=int, default=DEFAULT_MAX_PATIENTS,
                         help=f"patients per table for the model- and distance-based scores "
                              f"(default {DEFAULT_MAX_PATIENTS}; the report notes any subsampling)")
+    add_table_limit_options(parser)
     add_progress_option(parser)
     parser.set_defaults(func=run)
 

@@ -1,4 +1,8 @@
-"""``python -m hgym_core sample``: draw synthetic patients from a trained run into a CSV or Parquet file."""
+"""``python -m hgym_core sample``: draw synthetic patients from a trained run into a CSV or Parquet file.
+
+Patients are generated and written batch by batch (``Synthesizer.sample_to_file``), so memory
+stays that of one batch at any ``--patients``; the disk is checked after the first batch.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,11 @@ from typing import Callable
 
 from hgym_core.cli._progress import ProgressLine, add_progress_option
 from hgym_core.errors import HGymError
+
+# More than this is refused unless --allow-large says it is meant: an extra zero or two typed by
+# mistake would otherwise keep the machine busy for a long time (memory stays flat and the disk
+# is checked either way).
+LARGE_PATIENTS = 10_000_000
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -25,26 +34,35 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--device", metavar="NAME",
                         help="'auto' (CUDA when present, else the CPU), 'cpu', 'cuda' or 'cuda:N' "
                              "(default: the run's setting)")
+    parser.add_argument("--raw-csv", action="store_true",
+                        help="write CSV text cells exactly as generated; by default a cell that starts with =, +, -, "
+                             "@, a tab or a carriage return gets a leading ' so a spreadsheet does not run it as a "
+                             "formula (Parquet is never changed)")
+    parser.add_argument("--allow-large", action="store_true",
+                        help=f"allow more than {LARGE_PATIENTS:,} patients")
     add_progress_option(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from hgym_core.data.io import table_format, write_table
+    from hgym_core.data.io import table_format
     from hgym_core.runs.folder import find_run
     from hgym_core.synthesizer import Synthesizer
 
     table_format(args.out)  # refuse an unknown extension before loading anything
     if args.patients < 1:
         raise HGymError(f"--patients must be at least 1 (got {args.patients}).")
+    if args.patients > LARGE_PATIENTS and not args.allow_large:
+        raise HGymError(f"--patients {args.patients:,} is more than {LARGE_PATIENTS:,} and would take a long time "
+                        "to generate; add --allow-large if you mean it.")
     folder = find_run(args.run).path
     synthesizer = Synthesizer.load(folder, device=args.device)
     with ProgressLine(args.progress_every) as line:
-        table = synthesizer.sample(args.patients, seed=args.seed, length=args.length, batch_size=args.batch_size,
-                                   progress=sampling_progress(line))
-    path = write_table(table, args.out)
-    print(f"wrote {args.patients:,} synthetic patients ({len(table):,} rows) from run '{folder.name}' to {path} "
-          f"in {line.elapsed:.1f} s")
+        written = synthesizer.sample_to_file(args.out, args.patients, seed=args.seed, length=args.length,
+                                             batch_size=args.batch_size, progress=sampling_progress(line),
+                                             raw_csv=args.raw_csv)
+    print(f"wrote {args.patients:,} synthetic patients ({written.rows:,} rows) from run '{folder.name}' to "
+          f"{written.path} in {line.elapsed:.1f} s")
     return 0
 
 

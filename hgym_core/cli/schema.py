@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from hgym_core.cli._limits import add_table_limit_options
 from hgym_core.data.demo import hiv_schema, simulate_hiv_cohort
 from hgym_core.data.io import read_table
 from hgym_core.data.schema import Schema, validate
@@ -27,12 +28,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", help="write the schema JSON here instead of printing it")
     parser.add_argument("--id-column", help="the patient id column (default: found by name or structure)")
     parser.add_argument("--time-column", help="the time column (default: found by name or structure)")
+    add_table_limit_options(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     if args.data:
-        table = read_table(args.data)
+        table = read_table(args.data, id_column=args.id_column)
         schema = Schema.infer(table, id_column=args.id_column, time_column=args.time_column)
     else:
         table = simulate_hiv_cohort()

@@ -15,6 +15,7 @@ import sys
 import threading
 import typing
 
+from hgym_core.cli._limits import add_table_limit_options
 from hgym_core.cli._progress import ProgressLine
 from hgym_core.gan.config import PRESETS, TrainConfig, preset
 from hgym_core.errors import HGymError
@@ -53,6 +54,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     for field in dataclasses.fields(TrainConfig):
         settings.add_argument(f"--{field.name.replace('_', '-')}", dest=field.name, default=argparse.SUPPRESS,
                               help=field.metadata.get("help", ""), **_argument_kind(field.name))
+    add_table_limit_options(parser)
     parser.set_defaults(func=run)
 
 

@@ -77,11 +77,25 @@ def _pearson_from_sums(x: np.ndarray, mask: np.ndarray, means: np.ndarray) -> np
 def _finish(cov: np.ndarray, var: np.ndarray, n: np.ndarray, means: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         r = cov / np.sqrt(var * var.T)
-    # A spread within rounding noise of the column's size counts as none (a constant column).
-    flat = var <= n * (1e-9 * np.abs(means)[:, None]) ** 2
+    flat = _flat(var, n, np.abs(means)[:, None])
     r[~np.isfinite(r) | (n < 2) | flat | flat.T] = 0.0
     np.fill_diagonal(r, 1.0)
     return np.clip(r, -1.0, 1.0)
+
+
+def no_spread(x: np.ndarray) -> np.ndarray:
+    """bool [F]: the columns of x [R, F] whose observed values are all one value (or fewer than two)."""
+    present = ~np.isnan(x)
+    n = present.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = np.where(present, x, 0.0).sum(axis=0) / n
+        squares = (np.where(present, x - means, 0.0) ** 2).sum(axis=0)
+    return (n < 2) | _flat(squares, n, np.abs(np.nan_to_num(means)))
+
+
+def _flat(sum_of_squares: np.ndarray, n: np.ndarray, size: np.ndarray) -> np.ndarray:
+    """A spread within rounding noise of the column's size counts as none (a constant column)."""
+    return sum_of_squares <= n * (1e-9 * size) ** 2
 
 
 def fisher_mean(r: np.ndarray, n: np.ndarray) -> np.ndarray:

@@ -21,8 +21,9 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from hgym_core.errors import HGymError
 from hgym_core.data.schema import Schema
+from hgym_core.errors import HGymError
+from hgym_core.evaluation.labels import keyed_lookup, label_key
 
 NUMERIC = "numeric"
 
@@ -85,18 +86,6 @@ class Cohort:
         if n is None or n >= self.n_patients:
             return self
         return self.take(rng.choice(self.n_patients, size=n, replace=False))
-
-
-def label_key(label: object) -> str:
-    """Labels compare as text, so 1, 1.0 and "1" (or True and "True") are the same category.
-
-    CSV and Parquet round trips change label types; the text form survives both.
-    """
-    if isinstance(label, (bool, np.bool_)):
-        return str(bool(label))
-    if isinstance(label, (int, float, np.integer, np.floating)) and float(label).is_integer():
-        return str(int(label))
-    return str(label).strip()
 
 
 def tabulate(tables: Mapping[str, pd.DataFrame], schema: Schema) -> dict[str, Cohort]:
@@ -173,9 +162,9 @@ def _to_cohort(p: _Prepared, layout: Layout, role: str) -> Cohort:
 def _column_values(p: _Prepared, column: Column, layout: Layout, role: str) -> np.ndarray:
     if not column.numeric:
         codes, uniques = p.coded[column.name]
-        lookup = {label_key(label): i for i, label in enumerate(column.labels)}
-        mapped = np.array([lookup[label_key(u)] for u in uniques] + [np.nan])
-        return mapped[codes]          # code -1 (missing) picks the trailing NaN
+        coded = keyed_lookup(uniques, [label_key(label) for label in column.labels])[codes].astype(float)
+        coded[coded < 0] = np.nan     # missing (the vocabulary holds every label seen)
+        return coded
     if column.name not in p.frame.columns:      # the derived "<time> gap" column
         return _gaps(p, column.name.removesuffix(" gap"), role)
     return _numbers(p.frame[column.name], column.name, role)

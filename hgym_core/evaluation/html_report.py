@@ -19,6 +19,7 @@ import plotly.graph_objects as go
 
 from hgym_core import plots
 from hgym_core.errors import HGymError
+from hgym_core.evaluation.doses import dose_lines
 
 REPORT_HTML = "report.html"
 REPORT_JSON = "report.json"
@@ -49,6 +50,7 @@ def render(report, real: pd.DataFrame, synthetic: pd.DataFrame, schema, holdout:
         ("overview", "Overview", _table_html(report.overview())),
         ("scores", "All scores", _table_html(report.summary())),
         ("notes", "Notes", _notes_html(report)),
+        ("doses", "Point masses and held values", _dose_lines_html(report)),
     ]
     include_js = True
     for anchor, heading, makers in figure_sections(real, synthetic, schema, getattr(report, "details", {}) or {},
@@ -114,9 +116,12 @@ def figure_sections(real: pd.DataFrame, synthetic: pd.DataFrame, schema, details
     """(anchor, heading, [(figure id, maker)]) for every figure the report shows, in order.
 
     Static variables (constant within a patient) get no over-time figure: it would be flat.
+    Dose-like numeric variables (a point mass at 0, or one holding ≥ 30% of the real rows) also
+    get on/off bands: the share of patients "on" at each step.
     """
     variables = list(schema.variables)
     numeric = [v for v in variables if v.kind == "numeric"]
+    doses = plots.dose_like_variables(real, schema)
     changing_categories = [v for v in variables if v.kind != "numeric" and not v.static]
     changing = [v for v in variables if not v.static]
 
@@ -124,12 +129,14 @@ def figure_sections(real: pd.DataFrame, synthetic: pd.DataFrame, schema, details
         return lambda: function(*args, **kwargs)
 
     sections = [
-        ("distributions", "Distributions (all patient-months)",
+        ("distributions", f"Distributions (all {plots.rows_noun(schema)})",
          [(f"distribution-{v.name}", make(plots.distribution_figure, real, synthetic, schema, v.name))
           for v in variables]),
         ("time-bands", "Over time: median and inter-quartile range",
          [(f"time-band-{v.name}", make(plots.time_band_figure, real, synthetic, schema, v.name))
           for v in numeric]),
+        ("dose-bands", "Over time: share on (dose-like variables)",
+         [(f"dose-bands-{name}", make(plots.dose_bands_figure, real, synthetic, schema, name)) for name in doses]),
         ("category-shares", "Over time: category shares",
          [(f"category-shares-{v.name}", make(plots.category_share_over_time_figure, real, synthetic, schema, v.name))
           for v in changing_categories]),
@@ -196,6 +203,13 @@ def _format(value) -> str:
 def _notes_html(report) -> str:
     notes = list(getattr(report, "notes", []) or [])
     return "<ul>" + "".join(f"<li>{html.escape(str(note))}</li>" for note in notes) + "</ul>" if notes else ""
+
+
+def _dose_lines_html(report) -> str:
+    """Each numeric variable's point-mass shares and held-value share, real vs synthetic, in words."""
+    lines = dose_lines(getattr(report, "details", {}) or {})
+    items = "".join(f"<li>{html.escape(line)}</li>" for variable_lines in lines.values() for line in variable_lines)
+    return f"<ul>{items}</ul>" if items else ""
 
 
 def _definitions_html(report) -> str:

@@ -3,7 +3,13 @@
 Correlation similarity: Pearson matrix over all patient-steps of the numeric variables, each
 two-label variable as its 0/1 code and each many-label variable one-hot (one column per label);
 pairs of columns from the same variable are left out (one-hot columns exclude each other by
-construction). score = 1 − mean |ρ_real − ρ_syn| / 2 over the remaining pairs.
+construction). score = 1 − mean |ρ_real − ρ_syn| / 2 over the remaining pairs. A column without
+spread correlates 0 with everything (``pearson_matrix``); but when a variable has one value in
+every row of one table and varies in the other (a generator that collapsed Gender to "Male"),
+its correlations are undefined on one side, and scoring them as "no association" would pass a
+collapse whose real correlations are near 0 anyway (3 collapsed HIV variables still scored
+0.97). So each pair involving such a variable counts as |Δρ| = 1, as far apart as a perfect
+and no correlation, and the report's notes name the variable.
 
 Contingency similarity: for every pair of variables, 1 − total variation distance between the
 real and synthetic joint shares; numeric variables are cut at the real data's deciles (10 bins,
@@ -21,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hgym_core.evaluation._stats import pearson_matrix, tv_complement
+from hgym_core.evaluation._stats import no_spread, pearson_matrix, tv_complement
 from hgym_core.evaluation._tables import Cohort, Cohorts, Layout
 from hgym_core.evaluation.progress import Progress, no_progress
 from hgym_core.evaluation.report import FamilyResult, Measurement, ScoreSpec, pair_measurements
@@ -32,7 +38,8 @@ N_BINS = 10
 SPECS = {s.name: s for s in (
     ScoreSpec(GROUP, "correlation similarity", "higher", 1.0, 0.025, 0.05,
               "1 − mean |ρ_real − ρ_syn| / 2 over pairs of Pearson correlations of all patient-steps "
-              "(labels as 0/1 or one-hot columns)"),
+              "(labels as 0/1 or one-hot columns); a pair with a variable that has one value in every row "
+              "of one table but varies in the other counts as |ρ_real − ρ_syn| = 1"),
     ScoreSpec(GROUP, "contingency similarity", "higher", 1.0, 0.05, 0.15,
               "mean over variable pairs of 1 − ½ Σ_(a,b) |P_real(a,b) − P_syn(a,b)|; numeric variables in "
               "10 bins at the real deciles, missing as its own level"),
@@ -66,6 +73,18 @@ def correlation_columns(layout: Layout) -> CorrelationColumns:
     return CorrelationColumns(names, np.array(owner))
 
 
+@dataclass(frozen=True)
+class Correlations:
+    """One table's Pearson matrix over the correlation columns, and which variables have no spread."""
+
+    matrix: np.ndarray        # [C, C]; a column without spread correlates 0 with everything
+    flat: np.ndarray          # bool [V]: the variable has one value in every row where it is observed
+
+
+def correlations(cohort: Cohort, columns: CorrelationColumns) -> Correlations:
+    return Correlations(correlation_matrix(cohort, columns), no_spread(cohort.rows()))
+
+
 def correlation_matrix(cohort: Cohort, columns: CorrelationColumns) -> np.ndarray:
     rows = cohort.rows()
     x = np.empty((len(rows), len(columns.names)), order="F")    # filled column by column
@@ -83,16 +102,25 @@ def correlation_matrix(cohort: Cohort, columns: CorrelationColumns) -> np.ndarra
     return pearson_matrix(x)
 
 
-def correlation_similarity(real: np.ndarray, other: np.ndarray, columns: CorrelationColumns,
+def lost_variables(real: Correlations, other: Correlations) -> np.ndarray:
+    """bool [V]: variables without spread in exactly one of the two tables (their correlations are lost)."""
+    return real.flat != other.flat
+
+
+def correlation_similarity(real: Correlations, other: Correlations, columns: CorrelationColumns,
                            variable: int | None = None) -> float:
-    """1 − mean |Δρ| / 2 over column pairs of different variables (only those involving ``variable`` if given)."""
+    """1 − mean |Δρ| / 2 over column pairs of different variables (only those involving ``variable`` if given);
+    |Δρ| = 1 for a pair with a variable that has no spread in one table only (module docstring)."""
     owner = columns.owner
-    pairs = np.triu(np.ones_like(real, dtype=bool), k=1) & (owner[:, None] != owner[None, :])
+    pairs = np.triu(np.ones_like(real.matrix, dtype=bool), k=1) & (owner[:, None] != owner[None, :])
     if variable is not None:
         pairs &= (owner[:, None] == variable) | (owner[None, :] == variable)
     if not pairs.any():
         return float("nan")
-    return float(1.0 - np.abs(real - other)[pairs].mean() / 2.0)
+    differences = np.abs(real.matrix - other.matrix)
+    lost = lost_variables(real, other)[owner]
+    differences[lost[:, None] | lost[None, :]] = 1.0
+    return float(1.0 - differences[pairs].mean() / 2.0)
 
 
 class Levels:
@@ -145,11 +173,11 @@ def measure(cohorts: Cohorts, settings: EvaluationSettings, rng: np.random.Gener
             max_patients: int | None = None, progress: Progress = no_progress) -> FamilyResult:
     columns = correlation_columns(cohorts.layout)
     levels = Levels(cohorts.real)
-    real_corr = correlation_matrix(cohorts.real, columns)
+    real_corr = correlations(cohorts.real, columns)
     real_joint = joint_shares(levels.of(cohorts.real), levels.sizes)
 
-    def against_real(cohort: Cohort) -> tuple[list[Measurement], np.ndarray]:
-        corr = correlation_matrix(cohort, columns)
+    def against_real(cohort: Cohort) -> tuple[list[Measurement], Correlations]:
+        corr = correlations(cohort, columns)
         joint = joint_shares(levels.of(cohort), levels.sizes)
         out = [Measurement("correlation similarity", "", correlation_similarity(real_corr, corr, columns)),
                Measurement("contingency similarity", "", contingency_similarity(real_joint, joint))]
@@ -161,5 +189,21 @@ def measure(cohorts: Cohorts, settings: EvaluationSettings, rng: np.random.Gener
 
     synthetic, synthetic_corr = against_real(cohorts.synthetic)
     reference = None if cohorts.holdout is None else against_real(cohorts.holdout)[0]
-    details = {"correlation": {"columns": columns.names, "real": real_corr, "synthetic": synthetic_corr}}
-    return FamilyResult(SPECS, pair_measurements(synthetic, reference), details)
+    lost = [cohorts.layout.names[v] for v in np.flatnonzero(lost_variables(real_corr, synthetic_corr))]
+    details = {"correlation": {"columns": columns.names, "real": real_corr.matrix,
+                               "synthetic": synthetic_corr.matrix, "lost": lost}}
+    return FamilyResult(SPECS, pair_measurements(synthetic, reference), details, _lost_notes(lost, synthetic_corr,
+                                                                                             cohorts.layout))
+
+
+def _lost_notes(lost: list[str], synthetic: Correlations, layout: Layout) -> list[str]:
+    if not lost:
+        return []
+    collapsed = [name for name in lost if synthetic.flat[layout.names.index(name)]]
+    spread = [name for name in lost if name not in collapsed]
+    parts = ([f"{', '.join(collapsed)} {'has' if len(collapsed) == 1 else 'have'} one value in every synthetic "
+              "row but vary in the real data"] if collapsed else []) + \
+            ([f"{', '.join(spread)} {'varies' if len(spread) == 1 else 'vary'} in the synthetic data but not in "
+              "the real data"] if spread else [])
+    return [f"Correlation similarity: {'; '.join(parts)}. Their correlations cannot be compared, so every pair "
+            "involving them counts as |ρ_real − ρ_syn| = 1."]

@@ -6,6 +6,10 @@ All of these are computed per patient (within a patient's own steps) and then po
   mean; r_k = Σ d_t·d_(t+k) / Σ d_t² with both sums pooled over patients (so a patient with a flat
   series adds nothing rather than an undefined ratio). Score: |r_k real − r_k synthetic|.
 - lag-1 change similarity (numeric): KS complement of the step-to-step differences x_t − x_(t−1).
+- held-value share difference (numeric, time-varying): h = the share of consecutive step pairs of a
+  patient (both observed) whose value equals the previous step's exactly, after rounding to the
+  real column's decimals (``doses``); score |h_real − h_syn|. A dose held until changed has h near
+  1; a generator adding a little noise to every step has h = 0, which no autocorrelation shows.
 - lag-1 switch-rate similarity (labels, time-varying): the share s of consecutive step pairs whose
   label changes; score min(s_real, s_syn) / max(s_real, s_syn) (1 when both never change).
 - trend / cycle correlation similarity (as in Health Gym; numeric, time-varying, at least two):
@@ -25,6 +29,7 @@ import numpy as np
 
 from hgym_core.evaluation._stats import fisher_mean, ks_complement, sorted_finite
 from hgym_core.evaluation._tables import Cohort, Cohorts
+from hgym_core.evaluation.doses import column_decimals, held_share
 from hgym_core.evaluation.progress import Progress, no_progress
 from hgym_core.evaluation.report import FamilyResult, Measurement, ScoreSpec, pair_measurements
 from hgym_core.evaluation.settings import EvaluationSettings
@@ -33,6 +38,10 @@ GROUP = "temporal"
 FIXED_SPECS = {s.name: s for s in (
     ScoreSpec(GROUP, "lag-1 change similarity", "higher", 1.0, 0.05, 0.15,
               "1 − two-sample KS statistic of the per-patient step-to-step differences x_t − x_(t−1)"),
+    ScoreSpec(GROUP, "held-value share difference", "lower", 0.0, 0.05, 0.15,
+              "|h_real − h_syn|, h = share of consecutive within-patient row pairs (both observed) whose value "
+              "equals the previous row's, compared after rounding to the real column's decimals (the fewest, "
+              "up to 6, that 99% of its values have), so 3.0 and 2.9999999 are equal"),
     ScoreSpec(GROUP, "lag-1 switch-rate similarity", "higher", 1.0, 0.1, 0.25,
               "min/max of the real and synthetic shares of consecutive steps whose label changes"),
     ScoreSpec(GROUP, "trend correlation similarity", "higher", 1.0, 0.025, 0.05,
@@ -143,7 +152,8 @@ class _Profile:
     """The per-table temporal statistics, computed once per table."""
 
     def __init__(self, cohort: Cohort, lags: tuple[int, ...], numeric: list[int], labels: list[int],
-                 static: list[int]):
+                 static: list[int], decimals: dict[int, int]):
+        self.held = {v: held_share(cohort.values[:, :, v], decimals[v]) for v in numeric}
         self.autocorrelation = {(v, k): autocorrelation(cohort.values[:, :, v], k) for v in numeric for k in lags}
         self.changes = {v: lag1_changes(cohort.values[:, :, v]) for v in numeric}
         self.switches = {v: switch_rate(cohort.values[:, :, v]) for v in labels}
@@ -164,8 +174,11 @@ def measure(cohorts: Cohorts, settings: EvaluationSettings, rng: np.random.Gener
         notes.append(f"Autocorrelation lags {sorted(set(settings.lags) - set(lags))} skipped: patients have at most "
                      f"{cohorts.layout.n_steps} steps.")
 
+    real_rows = cohorts.real.rows()
+    decimals = {v: column_decimals(real_rows[:, v]) for v in numeric}
+
     def profile(cohort: Cohort) -> _Profile:
-        return _Profile(cohort, lags, numeric, labels, static)
+        return _Profile(cohort, lags, numeric, labels, static, decimals)
 
     real = profile(cohorts.real)
     varying_lengths = any(len(np.unique(c.lengths)) > 1 or c.lengths[0] != cohorts.real.lengths[0]
@@ -182,6 +195,7 @@ def measure(cohorts: Cohorts, settings: EvaluationSettings, rng: np.random.Gener
                                        abs(real.autocorrelation[v, k] - other.autocorrelation[v, k])))
             out.append(Measurement("lag-1 change similarity", columns[v].name,
                                    ks_complement(real.changes[v], other.changes[v])))
+            out.append(Measurement("held-value share difference", columns[v].name, abs(real.held[v] - other.held[v])))
         for v in labels:
             out.append(Measurement("lag-1 switch-rate similarity", columns[v].name,
                                    rate_similarity(real.switches[v], other.switches[v])))
@@ -197,17 +211,22 @@ def measure(cohorts: Cohorts, settings: EvaluationSettings, rng: np.random.Gener
 
     synthetic_profile = profile(cohorts.synthetic)
     synthetic = against_real(synthetic_profile)
-    reference = None if cohorts.holdout is None else against_real(profile(cohorts.holdout))
+    holdout_profile = None if cohorts.holdout is None else profile(cohorts.holdout)
+    reference = None if holdout_profile is None else against_real(holdout_profile)
     specs = {**FIXED_SPECS, **{autocorrelation_spec(k).name: autocorrelation_spec(k) for k in lags}}
-    return FamilyResult(specs, pair_measurements(synthetic, reference), _details(real, synthetic_profile, columns,
-                                                                                 numeric, lags), notes)
+    return FamilyResult(specs, pair_measurements(synthetic, reference),
+                        _details(real, synthetic_profile, holdout_profile, columns, numeric, lags), notes)
 
 
-def _details(real: _Profile, synthetic: _Profile, columns, numeric: list[int], lags: tuple[int, ...]) -> dict:
+def _details(real: _Profile, synthetic: _Profile, holdout: _Profile | None, columns, numeric: list[int],
+             lags: tuple[int, ...]) -> dict:
     details = {"autocorrelation": {
         columns[v].name: {"lags": list(lags),
                           "real": [real.autocorrelation[v, k] for k in lags],
-                          "synthetic": [synthetic.autocorrelation[v, k] for k in lags]} for v in numeric}}
+                          "synthetic": [synthetic.autocorrelation[v, k] for k in lags]} for v in numeric},
+        "held_values": {columns[v].name: {"real": real.held[v], "synthetic": synthetic.held[v],
+                                          "holdout": None if holdout is None else holdout.held[v]}
+                        for v in numeric}}
     if real.components is not None:
         details["trend_cycle"] = {"variables": [columns[v].name for v in numeric],
                                   **{f"{who}_{component}": profile.components[component]

@@ -7,10 +7,28 @@ no torch models to understand it.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import NamedTuple
 
 # metrics.csv columns, in file order; the dashboard's live plots read these names.
 METRIC_COLUMNS = ("epoch", "length", "step", "d_loss", "gp", "d_real", "d_fake", "w", "g_loss", "corr", "seconds")
 LOSS_COLUMNS = ("d_loss", "gp", "d_real", "d_fake", "w", "g_loss", "corr")
+
+
+class SeriesName(NamedTuple):
+    short: str      # in captions and legends: "G_loss"
+    title: str      # a panel of its own: "Generator loss G_loss"
+
+
+# The one table of the loss series' names, in display order: the live panel and the plots read it.
+LOSS_SERIES = {
+    "d_real": SeriesName("D_real", "D_real (mean critic score, real)"),
+    "d_fake": SeriesName("D_fake", "D_fake (mean critic score, synthetic)"),
+    "w": SeriesName("W", "Wasserstein estimate W = D_real − D_fake"),
+    "gp": SeriesName("GP", "Gradient penalty GP"),
+    "d_loss": SeriesName("D_loss", "Critic loss D_loss"),
+    "g_loss": SeriesName("G_loss", "Generator loss G_loss"),
+    "corr": SeriesName("Corr", "Correlation loss Corr"),
+}
 
 
 @dataclass(frozen=True)
