@@ -40,7 +40,7 @@ from hgym_core.device import apply_cpu_threads  # noqa: E402
 from hgym_core.errors import HGymError  # noqa: E402
 from hgym_core.evaluation import EvaluationSettings, evaluate  # noqa: E402
 from hgym_core.evaluation.evaluator import DEFAULT_MAX_PATIENTS  # noqa: E402
-from hgym_core.gan.config import PRESETS  # noqa: E402
+from hgym_core.gan.config import PRESET_NAMES  # noqa: E402
 
 # Without PAR's fit time and without --budget, DGAN and the project get this many seconds.
 DEFAULT_BUDGET_SECONDS = 300.0
@@ -64,13 +64,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              f"dataset; without PAR {DEFAULT_BUDGET_SECONDS:g} s)")
     parser.add_argument("--threads", type=int, default=1, help="CPU threads for every tool (default 1)")
     parser.add_argument("--seed", type=int, default=0, help="split, training, sampling and scoring seed")
-    parser.add_argument("--preset", default=tools.PROJECT_PRESET, choices=sorted(PRESETS),
-                        help=f"the project's settings (default {tools.PROJECT_PRESET}; the curriculum is always "
-                             "derived from the longest patient)")
+    parser.add_argument("--preset", default=tools.PROJECT_PRESET, choices=PRESET_NAMES,
+                        help=f"the project's settings (default {tools.PROJECT_PRESET}), fitted to each table and "
+                             "the budget as the command line fits them")
     parser.add_argument("--out", type=Path, default=None,
                         help="output folder (default benchmarks/results/quality-<date>/)")
     parser.add_argument("--peers-dir", type=Path, default=Path(os.environ.get("HGYM_PEERS_DIR", tools.PEERS_DIR)),
                         help="folder with par.py, dgan.py and .venvs/ (default benchmarks/peers, or $HGYM_PEERS_DIR)")
+    parser.add_argument("--reuse-peers", type=Path, default=None, metavar="DIR",
+                        help="take the peers' tables and fit times from an earlier run's output folder (same "
+                             "datasets, split and seed: checked) instead of training them again; for trying the "
+                             "project against the same peer results")
     parser.add_argument("--tiny", action="store_true",
                         help=f"smoke run: at most {TINY_PATIENTS} patients per dataset, a {TINY_BUDGET_SECONDS:g} s "
                              f"budget unless --budget, PAR {TINY_PEER_EPOCHS} epochs, light scoring")
@@ -121,20 +125,22 @@ def run_dataset(name: str, args: argparse.Namespace, out: Path, command: str) ->
 
     runs: dict[str, tools.ToolRun] = {}
     budget, budget_source = args.budget, "--budget"
-    if "par" in args.peers:
+    if args.reuse_peers is not None:
+        runs.update(tools.reused_peers(args.reuse_peers, name, folder, args.peers))
+    elif "par" in args.peers:
         say(f"[{name}] PAR: training and sampling {patients} patients ...")
         runs["par"] = tools.run_peer("par", args.peers_dir, folder, patients, args.seed, args.threads, None,
                                      TINY_PEER_EPOCHS if args.tiny else None)
-        if budget is None and runs["par"].error is None:
-            budget, budget_source = runs["par"].fit_seconds, "PAR's fit time"
+    if budget is None and "par" in runs and runs["par"].error is None:
+        budget, budget_source = runs["par"].fit_seconds, "PAR's fit time"
     if budget is None:
         budget = TINY_BUDGET_SECONDS if args.tiny else DEFAULT_BUDGET_SECONDS
         budget_source = "--tiny default" if args.tiny else "default: no PAR fit time"
-    if "dgan" in args.peers:
+    if "dgan" in args.peers and args.reuse_peers is None:
         say(f"[{name}] DGAN: training for {budget:.1f} s and sampling ...")
         runs["dgan"] = tools.run_peer("dgan", args.peers_dir, folder, patients, args.seed, args.threads, budget, None)
     say(f"[{name}] project: training for {budget:.1f} s and sampling ...")
-    config = tools.project_config(args.preset, args.seed, args.threads)
+    config = tools.project_config(args.preset, args.seed, args.threads, train, schema, budget)
     try:
         runs["project"] = tools.run_project(train, schema, config, args.preset, budget, patients, args.seed,
                                             folder / "synthetic-project.csv")
@@ -272,7 +278,7 @@ def write_results(out: Path, results: dict, command: str, args: argparse.Namespa
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    missing = tools.missing_peers(args.peers_dir, args.peers)
+    missing = [] if args.reuse_peers is not None else tools.missing_peers(args.peers_dir, args.peers)
     if missing:
         raise SystemExit("The peers run in their own virtual environments, which are not there:\n  "
                          + "\n  ".join(missing) + "\nCreate them with `make peers` (benchmarks/peers/setup.sh), or "

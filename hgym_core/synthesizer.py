@@ -270,9 +270,10 @@ def resume_config(run: RunFolder, info: RunInfo, wanted: TrainConfig, epochs: in
 
 
 def sampling_weights(checkpoint: dict) -> dict:
-    """The generator to sample from: the best one by validation when the run validated, else the last."""
+    """The generator to sample from: the best one by validation when the run validated, else the
+    averaged one when the run averaged, else the last (``Trainer.sampling_generator``'s order)."""
     validation = checkpoint.get("validation") or {}
-    return validation.get("best_generator") or checkpoint["generator"]
+    return validation.get("best_generator") or checkpoint.get("average_generator") or checkpoint["generator"]
 
 
 def _load_weights(run: RunFolder, apply: Callable[[dict], object]) -> None:

@@ -23,16 +23,16 @@ import pandas as pd
 
 from hgym_core.data.io import write_table
 from hgym_core.data.schema import Schema
-from hgym_core.gan.config import TrainConfig, preset
+from hgym_core.gan.config import TrainConfig, describe_choice, preset
+from hgym_core.runs.service import data_size
 from hgym_core.synthesizer import Synthesizer
 
 REPO = Path(__file__).resolve().parents[2]
 PEERS_DIR = REPO / "benchmarks" / "peers"
 LABELS = {"project": "project", "par": "PAR", "dgan": "DGAN"}
 PEERS = ("par", "dgan")
-# What suits a user's own data today: the published settings, with the curriculum derived from
-# the longest patient (a fixed one may ask for more steps than a table has).
-PROJECT_PRESET = "health-gym"
+# The settings a user gets for their own table: "auto", fitted to the table and the budget.
+PROJECT_PRESET = "auto"
 
 
 @dataclass
@@ -59,14 +59,21 @@ class ToolRun:
 
 
 # ---- the project -------------------------------------------------------------------------
-def project_config(preset_name: str, seed: int, threads: int) -> TrainConfig:
-    return preset(preset_name).replace(curriculum=None, seed=seed, device="cpu", cpu_threads=threads)
+def project_config(preset_name: str, seed: int, threads: int, train: pd.DataFrame, schema: Schema,
+                   budget_seconds: float) -> TrainConfig:
+    """The preset fitted to the training table with ``budget_seconds`` of training, as the command
+    line makes it; no holdout of its own (the benchmark holds its patients out already)."""
+    size = data_size(train, schema, holdout=0.0)
+    return preset(preset_name, size, time_budget=budget_seconds).replace(seed=seed, device="cpu",
+                                                                         cpu_threads=threads, holdout=0.0)
 
 
 def train_project(train: pd.DataFrame, schema: Schema, config: TrainConfig, budget_seconds: float) -> Synthesizer:
-    """Fit under a wall-clock budget: a timer sets ``fit``'s stop event, and the trainer stops
-    before its next step (so it may run one step past the budget). The preset's own epochs end
-    it earlier when they come first."""
+    """Fit under a wall-clock budget: the config's own time budget when it has one (the trainer
+    stops before the step that would start past it), else a timer that sets ``fit``'s stop event.
+    The preset's own epochs end it earlier when they come first."""
+    if config.time_budget is not None:
+        return Synthesizer(schema, config).fit(train)
     stop = threading.Event()
     timer = threading.Timer(budget_seconds, stop.set)
     timer.daemon = True
@@ -90,9 +97,8 @@ def run_project(train: pd.DataFrame, schema: Schema, config: TrainConfig, preset
     steps = trainer.position.step
     return ToolRun("project", out_csv, fit_seconds, sample_seconds, round(steps / trainer.steps_per_epoch, 2),
                    project_version(),
-                   f"preset {preset_name}, curriculum {list(trainer.lengths)} (derived from the longest patient), "
-                   f"batch {config.batch_size}, {steps} steps ({synthesizer.status}; the preset's "
-                   f"{config.epochs} epochs or the budget, whichever ends first)")
+                   f"{describe_choice(preset_name, config, None)} {steps} steps ({synthesizer.status}: "
+                   f"{trainer.end_reason() or 'stopped'})")
 
 
 def project_version() -> str:
@@ -119,6 +125,25 @@ def missing_peers(peers_dir: Path, tools: list[str]) -> list[str]:
         elif not runner.is_file():
             lines.append(f"{LABELS[tool]}: {runner} is missing")
     return lines
+
+
+def reused_peers(earlier: Path, dataset: str, folder: Path, peers: list[str]) -> dict[str, ToolRun]:
+    """The peers' runs of an earlier output folder, for the same split: their synthetic tables are
+    copied into ``folder``; HGymError-free refusal (SystemExit) when the split differs."""
+    if (earlier / dataset / "train.csv").read_bytes() != (folder / "train.csv").read_bytes():
+        raise SystemExit(f"--reuse-peers: {earlier / dataset / 'train.csv'} is another split than this run's; "
+                         "use the same datasets and --seed, or train the peers again.")
+    recorded = json.loads((earlier / "quality.json").read_text(encoding="utf-8"))["datasets"][dataset]["tools"]
+    runs = {}
+    for tool in peers:
+        entry = dict(recorded[tool])
+        if entry.get("synthetic_csv"):
+            copy = folder / f"synthetic-{tool}.csv"
+            copy.write_bytes(Path(entry["synthetic_csv"]).read_bytes())
+            entry["synthetic_csv"] = copy
+        entry["settings"] = f"reused from {earlier}: {entry.get('settings', '')}"
+        runs[tool] = ToolRun(**entry)
+    return runs
 
 
 def run_peer(tool: str, peers_dir: Path, folder: Path, patients: int, seed: int, threads: int,

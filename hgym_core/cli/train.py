@@ -17,7 +17,8 @@ import typing
 
 from hgym_core.cli._limits import add_table_limit_options
 from hgym_core.cli._progress import ProgressLine
-from hgym_core.gan.config import PRESETS, TrainConfig, preset
+from hgym_core.gan.config import (AUTO_VALIDATION_EVERY, DEFAULT_PRESET, EARLY_STOP_PATIENCE, PRESET_NAMES, TrainConfig,
+                                  describe_choice, preset)
 from hgym_core.errors import HGymError
 from hgym_core.data.demo import DEMO_PATIENTS, DEMO_SEED
 from hgym_core.runs.jobs import JobSnapshot, TrainingJob
@@ -36,11 +37,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", required=True, metavar="FOLDER", help="run folder to create, e.g. models/hiv-1")
     parser.add_argument("--schema", metavar="FILE",
                         help="schema JSON (from 'python -m hgym_core schema'); omit to infer it from DATA")
-    parser.add_argument("--preset", choices=sorted(PRESETS),
-                        help="starting settings: 'health-gym' = the published run exactly (every patient trained "
-                             "on), 'quick' = a few minutes on a laptop CPU; default: the published settings with "
-                             "holdout 0.2 (a fifth of the patients kept out for the privacy scores); the flags "
-                             "below override single settings")
+    parser.add_argument("--preset", choices=PRESET_NAMES,
+                        help="starting settings: 'auto' (default) = chosen from the table's size and --time-budget "
+                             "(10 min unless given), with a fifth of the patients kept out for the privacy scores; "
+                             "'health-gym' = the published run exactly (every patient trained on); 'quick' = a few "
+                             "minutes on a laptop CPU; the flags below override single settings")
     parser.add_argument("--resume", action="store_true",
                         help="continue the run in --out from its last checkpoint; with --epochs N (the new total) "
                              "extend a finished run")
@@ -59,11 +60,31 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 METAVARS = {int: "N", float: "X", str: "NAME"}
+DURATION_UNITS = {"s": 1, "m": 60, "min": 60, "h": 3600}
+
+
+def parse_duration(text: str) -> float | None:
+    """'10m', '90s', '1.5h' or a number of seconds; 'none' for no budget."""
+    cleaned = text.strip().lower()
+    if cleaned == "none":
+        return None
+    number, unit = cleaned.rstrip("minsh") or cleaned, cleaned[len(cleaned.rstrip("minsh")):] or "s"
+    try:
+        seconds = float(number) * DURATION_UNITS[unit]
+    except (ValueError, KeyError):
+        raise argparse.ArgumentTypeError(f"expected a duration such as 10m, 90s or 1.5h (got {text!r})") from None
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError(f"a time budget must be above 0 (got {text!r})")
+    return seconds
 KIND_WORDS = {int: "a whole number", float: "a number", str: "text"}
 
 
 def _argument_kind(name: str) -> dict:
     """argparse type/nargs for one TrainConfig field, read off its type hint."""
+    if name == "time_budget":
+        return {"type": parse_duration, "metavar": "DURATION"}
+    if name == "early_stop":   # `--early-stop` alone: stop at a plateau with the default patience
+        return {"type": _maybe_none(int, True), "nargs": "?", "const": EARLY_STOP_PATIENCE, "metavar": "N"}
     hint = typing.get_type_hints(TrainConfig)[name]
     optional = type(None) in typing.get_args(hint)
     if optional:
@@ -109,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
     from hgym_core.data.io import read_table
     from hgym_core.data.schema import Schema
     from hgym_core.runs import service
-    from hgym_core.runs.sources import demo_source, file_source
+    from hgym_core.runs.sources import demo_source, file_source, schema_for, table_from_source
 
     changes = _overrides(args)
     if args.demo_patients < 2:
@@ -121,9 +142,16 @@ def run(args: argparse.Namespace) -> int:
         settings = {name: value for name, value in changes.items() if name != "epochs"}
         job = service.continue_run(args.out, changes.get("epochs"), settings, table, note=print)
     else:
-        config = (preset(args.preset) if args.preset else TrainConfig()).replace(**changes)
         source = file_source(args.data) if args.data else demo_source(args.demo_patients, args.demo_seed)
-        schema = Schema.load(args.schema) if args.schema else None
+        if table is None:
+            table = table_from_source(source)
+        schema = Schema.load(args.schema) if args.schema else schema_for(source, table)
+        if changes.get("early_stop") is not None and "validation_every" not in changes:
+            changes["validation_every"] = AUTO_VALIDATION_EVERY   # a plateau is judged by validation
+        name = args.preset or DEFAULT_PRESET
+        size = service.data_size(table, schema)
+        config = preset(name, size, changes.get("time_budget")).replace(**changes)
+        print(describe_choice(name, config, size))
         job = service.start_run(args.out, config, source, table, schema, note=print)
     _follow(job, args.progress_every)
     return _report(job, args.out)

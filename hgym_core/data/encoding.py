@@ -40,7 +40,7 @@ import pandas as pd
 import pyarrow
 import torch
 
-from hgym_core.data.schema import Schema, Variable
+from hgym_core.data.schema import Schema, Variable, point_values
 from hgym_core.data.transforms import NumericTransform
 from hgym_core.data.validation import check, label_codes, patient_starts
 from hgym_core.errors import HGymError
@@ -125,6 +125,10 @@ class Encoder:
         self.n_features: int = self.spans[-1].end if self.spans else 0
         self._span = {span.name: span for span in self.spans}
 
+    def _time_channels(self) -> list[Variable]:
+        """``__gap__`` and ``__start__`` as the numeric variables the encoder treats them as."""
+        return _time_channels(self.schema, self.state)
+
     @property
     def static_spans(self) -> list[Span]:
         return [span for span in self.spans if span.static]
@@ -147,11 +151,17 @@ class Encoder:
                 variables[variable.name] = {"missing": bool(column.isna().any())}
         time_state = _fit_time(table[schema.time_column], rows)
         if schema.time_mode == "irregular":
-            gaps = _later_gaps(table[schema.time_column], rows)
-            transforms[GAP] = NumericTransform.fit(gaps, "boxcox" if len(gaps) and gaps.min() > 0 else "minmax").to_dict()
+            # The time axis as numeric channels of its own, fitted like any numeric column (point
+            # masses included: visits every 12 hours are exactly 12 apart).
+            times = table[schema.time_column].to_numpy(dtype=np.float64)
+            channels = {GAP: (_later_gaps(table[schema.time_column], rows), "boxcox")}
             if time_state["start_varies"]:
-                firsts = table[schema.time_column].to_numpy(dtype=np.float64)[rows.starts]
-                transforms[START] = NumericTransform.fit(firsts, "minmax").to_dict()
+                channels[START] = (times[rows.starts], "minmax")
+            for name, (values, kind) in channels.items():
+                kind = kind if len(values) and values.min() > 0 else "minmax"
+                channel = Variable(name, "numeric", transform=kind, points=point_values(values))
+                variables[name], transform = _fit_numeric(channel, pd.Series(values))
+                transforms[name] = transform.to_dict()
         state = {
             "format": ENCODER_FORMAT,
             "columns": [c for c in df.columns if c in set(schema.columns)],
@@ -185,10 +195,10 @@ class Encoder:
         if GAP in self._span:
             times = table[self.schema.time_column].to_numpy(dtype=np.float64)
             gaps = np.diff(times, prepend=times[0])
-            gaps[rows.first] = self.state["time"]["gap_fill"]
-            features[:, self._span[GAP].start] = self.transforms[GAP].forward(gaps)
-            if START in self._span:
-                features[:, self._span[START].start] = self.transforms[START].forward(times[rows.starts][rows.patient])
+            gaps[rows.first] = self.state["time"]["gap_fill"]   # a first row has no gap: a typical one
+            time_values = {GAP: gaps, START: times[rows.starts][rows.patient]}
+            for channel in self._time_channels():
+                self._encode_numeric(features, channel, time_values[channel.name], rows)
         data = self._to_sequences(features, rows)
         ids = table[self.schema.id_column].to_numpy()[rows.starts].tolist()
         return EncodedCohort(torch.from_numpy(data), torch.from_numpy(rows.lengths.astype(np.int64)), ids)
@@ -321,14 +331,9 @@ class Encoder:
         time = self.state["time"]
         if GAP not in self._span:
             return time["start"] + rows.position
-        if START in self._span:
-            start = self.transforms[START].inverse(decoded.real(self._span[START], static=True))
-            start = np.clip(start, time["start"], time["last_start"])
-        else:
-            start = np.full(len(rows.patient), float(time["start"]))
-        gaps = np.maximum(self.transforms[GAP].inverse(decoded.real(self._span[GAP], static=False)), time["min_step"])
-        if time["decimals"] is not None:
-            start, gaps = np.round(start, time["decimals"]), np.round(gaps, time["decimals"])
+        channels = {channel.name: self._decode_numeric(channel, decoded, rows) for channel in self._time_channels()}
+        start = channels.get(START, np.full(len(rows.patient), float(time["start"])))
+        gaps = np.maximum(channels[GAP], time["min_step"])
         gaps[rows.first] = 0.0
         totals = np.cumsum(gaps)
         return start + totals - totals[rows.starts][rows.patient]
@@ -387,8 +392,9 @@ def _fit_numeric(variable: Variable, column: pd.Series) -> tuple[dict, NumericTr
     continuous = observed[_mode_codes(observed, variable.points) == len(variable.points)] if variable.points \
         else observed
     transform = NumericTransform.fit(continuous, variable.transform)
-    low = observed.min() if variable.min is None else variable.min
-    high = observed.max() if variable.max is None else variable.max
+    # A channel with no values (the gaps of patients who all have one row) is never decoded.
+    low = (observed.min() if len(observed) else 0.0) if variable.min is None else variable.min
+    high = (observed.max() if len(observed) else 0.0) if variable.max is None else variable.max
     spec = {
         "missing": bool(empty.any()),
         "points": list(variable.points),
@@ -443,13 +449,11 @@ def _fit_time(times: pd.Series, rows: _Rows) -> dict:
     firsts = values[rows.starts]
     steps = np.diff(values)[rows.position[1:] > 0]
     return {
-        # step mode: the time of step 0; irregular: the earliest first row (and the latest, for bounds)
+        # step mode: the time of step 0; irregular: the time of every first row when they are all equal
         "start": _plain_number(firsts.min()),
-        "last_start": _plain_number(firsts.max()),
         "start_varies": bool(firsts.min() != firsts.max()),
         "min_step": _plain_number(steps.min()) if len(steps) else 1,
         "gap_fill": _plain_number(np.median(steps)) if len(steps) else 1,
-        "decimals": decimals_of(values),
     }
 
 
@@ -470,14 +474,19 @@ def _fit_ids(ids: np.ndarray) -> dict:
     return {"prefix": prefixes.pop(), "width": min(len(n) for n in numbers), "first": min(int(n) for n in numbers)}
 
 
+def _time_channels(schema: Schema, state: dict) -> list[Variable]:
+    if schema.time_mode != "irregular":
+        return []
+    names = [GAP, START] if state["time"]["start_varies"] else [GAP]
+    return [Variable(name, "numeric", transform=NumericTransform.from_dict(state["transforms"][name]).kind,
+                     static=name == START, points=state["variables"][name]["points"]) for name in names]
+
+
 def _layout(schema: Schema, state: dict) -> list[Span]:
     specs = state["variables"]
+    time_channels = _time_channels(schema, state)
     # (name, kind, classes, static) in layout order: reals first, then the one-hot blocks
-    reals = [(v.name, "real", 1, v.static) for v in schema.variables if v.kind == "numeric"]
-    if schema.time_mode == "irregular":
-        reals.append((GAP, "real", 1, False))
-        if state["time"]["start_varies"]:
-            reals.append((START, "real", 1, True))
+    reals = [(v.name, "real", 1, v.static) for v in [*schema.variables, *time_channels] if v.kind == "numeric"]
     blocks = []
     for v in schema.variables:
         if v.kind != "numeric":
@@ -485,7 +494,7 @@ def _layout(schema: Schema, state: dict) -> list[Span]:
             if n_classes > 1:
                 blocks.append((v.name, n_classes, v.static))
     blocks += [(mode_channel(v.name), len(v.points) + 1 + specs[v.name]["missing"], v.static)
-               for v in schema.variables if v.mixed]
+               for v in [*schema.variables, *time_channels] if v.mixed]
     blocks += [(missing_channel(v.name), 2, v.static) for v in schema.variables
                if v.kind == "numeric" and not v.points and specs[v.name]["missing"]]
     blocks += [(changed_channel(v.name), 2, False) for v in schema.variables

@@ -7,6 +7,7 @@ change only what they must and say why.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 
 from hgym_core.errors import HGymError
@@ -15,6 +16,9 @@ from hgym_core.errors import HGymError
 def setting(default, help: str):
     """A field whose help text the command line (and the dashboard) show next to it."""
     return field(default=default, metadata={"help": help})
+
+
+CRITICS = ("lstm", "mlp")
 
 
 @dataclass
@@ -47,6 +51,11 @@ class TrainConfig:
                                        "once per patient, judged by a critic of their own (as DoppelGANger does)")
     gumbel_tau: float | None = setting(None, "draw each one-hot block as a Gumbel-softmax sample at this temperature "
                                              "(e.g. 0.2, as CTGAN) instead of a softmax; 'none' = softmax (published)")
+    critic: str = setting("lstm", "'lstm' = Health Gym's critic (published); 'mlp' = a multilayer perceptron over the "
+                                  "whole sequence (as DoppelGANger): many times faster, trains at the full length only")
+    ema_decay: float | None = setting(None, "sample from an exponential moving average of the generator's weights "
+                                            "with this decay per step (e.g. 0.99): GAN weights oscillate, their "
+                                            "average does not; 'none' = the last weights (published)")
     static_weight: float = setting(1.0, "weight of the static critic's loss beside the sequence critic's")
     present_rows_only: bool = setting(False, "hide the rows after a patient's end from the critic and the "
                                              "correlation loss (patients of different lengths)")
@@ -84,6 +93,11 @@ class TrainConfig:
             raise HGymError(f"Setting 'max_patients' must be at least 2 or empty (got {self.max_patients!r}).")
         if self.gumbel_tau is not None and not self.gumbel_tau > 0:
             raise HGymError(f"Setting 'gumbel_tau' must be above 0 or empty (got {self.gumbel_tau!r}); 0.2 is CTGAN's.")
+        if self.critic not in CRITICS:
+            raise HGymError(f"Setting 'critic' must be one of {list(CRITICS)} (got {self.critic!r}).")
+        if self.ema_decay is not None and not 0 < self.ema_decay < 1:
+            raise HGymError(f"Setting 'ema_decay' must be between 0 and 1, or empty (got {self.ema_decay!r}); "
+                            "0.99 averages over about the last 100 steps.")
         if self.static_weight < 0:
             raise HGymError(f"Setting 'static_weight' must be 0 or more (got {self.static_weight!r}).")
         if self.time_budget is not None and not self.time_budget > 0:
@@ -143,14 +157,90 @@ def check_resume_changes(saved: TrainConfig, wanted: TrainConfig) -> None:
 # Both keep to the paper's patients: "health-gym" trains on all of them (holdout 0, as published);
 # "quick" keeps the default holdout 0.2, which costs it nothing on the built-in cohort (1,024 of the
 # 7,133 training-side patients are trained on either way) and gives Compare its privacy scores.
+# "auto" (the default) is for a user's own table: its settings follow the table and a time budget
+# (``auto_config``).
 PRESETS: dict[str, TrainConfig] = {
     "health-gym": TrainConfig(holdout=0.0),
     "quick": TrainConfig(epochs=10, batch_size=64, hidden_dim=32, latent_dim=32, curriculum=(10, 30, 60),
                          max_patients=1024),
 }
+PRESET_NAMES = ("auto", *PRESETS)
+DEFAULT_PRESET = "auto"
+DEFAULT_TIME_BUDGET = 600.0   # seconds: "auto" trains ten minutes unless told otherwise
 
 
-def preset(name: str) -> TrainConfig:
+@dataclass(frozen=True)
+class DataSize:
+    """What a preset needs to know of a table: how many patients it trains on, the longest one, and
+    whether it has values held once per patient (static variables, lengths or first times that vary)."""
+
+    patients: int
+    longest: int
+    static: bool = True
+
+
+def preset(name: str, data: DataSize | None = None, time_budget: float | None = None) -> TrainConfig:
+    """A preset's settings, fitted to ``data`` when given: a fixed curriculum is scaled down to the
+    longest patient (``quick``'s 10/30/60 becomes 3/8/16 on 16-step patients), and ``auto`` picks
+    its settings from the table and ``time_budget`` (seconds; default ten minutes)."""
+    if name == "auto":
+        return auto_config(data, DEFAULT_TIME_BUDGET if time_budget is None else time_budget)
     if name not in PRESETS:
-        raise HGymError(f"Unknown preset '{name}'; choose one of {sorted(PRESETS)}.")
-    return dataclasses.replace(PRESETS[name])
+        raise HGymError(f"Unknown preset '{name}'; choose one of {list(PRESET_NAMES)}.")
+    config = dataclasses.replace(PRESETS[name])
+    if time_budget is not None:
+        config = config.replace(time_budget=time_budget)
+    return config if data is None else fit_curriculum(config, data.longest)
+
+
+def fit_curriculum(config: TrainConfig, longest: int) -> TrainConfig:
+    """``config`` with its curriculum scaled to patients of at most ``longest`` steps (in proportion,
+    each stage at least 1, the last one ``longest``); unchanged when it fits or is derived."""
+    if config.curriculum is None or max(config.curriculum) <= longest:
+        return config
+    top = max(config.curriculum)
+    lengths = sorted({max(1, math.ceil(length * longest / top)) for length in config.curriculum})
+    return config.replace(curriculum=tuple(lengths))
+
+
+def auto_config(data: DataSize | None, time_budget: float) -> TrainConfig:
+    """Settings for a user's own table, trained for ``time_budget`` seconds (README, "Presets").
+
+    Beyond Health Gym v1, each measured on the real tables of benchmarks/quality.py: the static
+    head, padding hidden from the critic, an averaged generator, Adam β1 0.5 (as DoppelGANger),
+    the best generator by validation kept for sampling, no correlation loss. Batches grow with the
+    cohort (a quarter of it, 16 to 128 patients), so a small table still gets many generator
+    steps; the curriculum is the full length only (short tables gain nothing from shorter stages).
+    """
+    patients = data.patients if data is not None else 256
+    batch = int(min(128, max(16, patients // 4)))
+    longest = data.longest if data is not None else None
+    return TrainConfig(
+        epochs=AUTO_EPOCHS, batch_size=batch, hidden_dim=64, latent_dim=32, betas=(0.5, 0.9), lambda_corr=0.0,
+        critic="mlp", n_critic=1,
+        curriculum=None if longest is None else (longest,), static_head=data is None or data.static,
+        present_rows_only=True,
+        ema_decay=0.99, time_budget=time_budget, validation_every=AUTO_VALIDATION_EVERY)
+
+
+# "auto" trains for its time budget; the epochs are only a ceiling it should never reach.
+AUTO_EPOCHS = 1_000_000
+AUTO_VALIDATION_EVERY = 50
+EARLY_STOP_PATIENCE = 10   # validations without a better score before `--early-stop` ends training
+
+
+def describe_choice(name: str, config: TrainConfig, data: DataSize | None) -> str:
+    """One sentence saying what a preset chose, for the command line and the Train page."""
+    budget = "no time budget" if config.time_budget is None else f"a time budget of {config.time_budget / 60:g} min"
+    shape = "" if data is None else f" for {data.patients:,} patients of up to {data.longest} steps"
+    lengths = "derived from the longest patient" if config.curriculum is None else \
+        ", ".join(str(length) for length in config.curriculum)
+    extras = [label for flag, label in ((config.static_head, "static head"),
+                                        (config.present_rows_only, "padding hidden from the critic"),
+                                        (config.ema_decay is not None, f"averaged generator ({config.ema_decay})"),
+                                        (config.validation_every is not None,
+                                         f"best generator by validation every {config.validation_every} steps"))
+              if flag]
+    return (f"Preset '{name}'{shape}: batch {config.batch_size}, hidden {config.hidden_dim}, curriculum {lengths}, "
+            f"Adam betas {tuple(config.betas)}, correlation weight {config.lambda_corr:g}, {budget}"
+            + (f"; {', '.join(extras)}" if extras else "") + ".")

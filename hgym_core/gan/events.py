@@ -36,7 +36,8 @@ class TrainEvent:
     """One generator step. ``epoch`` counts from 1; ``step`` counts generator steps over the whole
     run (resumes included) from 1; ``seconds`` is the wall time of this step's iteration
     (n_critic critic updates + 1 generator update). ``w = d_real - d_fake`` estimates the
-    Wasserstein distance. ``epochs_target`` and ``steps_target`` say where the run ends, for ETAs."""
+    Wasserstein distance. ``epochs_target`` and ``steps_target`` say where the run ends, for ETAs;
+    ``budget_left`` the seconds of its time budget still to train (None without a budget)."""
 
     epoch: int
     length: int
@@ -51,6 +52,7 @@ class TrainEvent:
     seconds: float
     epochs_target: int = 0
     steps_target: int = 0
+    budget_left: float | None = None
 
     def as_row(self) -> dict:
         """The metrics.csv row (METRIC_COLUMNS order)."""

@@ -32,7 +32,7 @@ from hgym_core.device import apply_cpu_threads, describe_device, resolve_device
 from hgym_core.data.encoding import EncodedCohort, Encoder, curriculum_batches, curriculum_lengths
 from hgym_core.errors import HGymError, user_message
 from hgym_core.gan.events import LOSS_COLUMNS, TrainEvent
-from hgym_core.gan.models import Critic, build_generator
+from hgym_core.gan.models import build_critic, build_generator
 from hgym_core.gan.validation import Validator
 from hgym_core.gan.wgan import Padding, correlation_matrix, train_iteration
 
@@ -65,6 +65,13 @@ def select_patients(cohort: EncodedCohort, max_patients: int | None, seed: int) 
     return EncodedCohort(cohort.data[chosen], cohort.lengths[chosen], [cohort.patient_ids[i] for i in chosen.tolist()])
 
 
+@torch.no_grad()
+def update_average(average: torch.nn.Module, generator: torch.nn.Module, decay: float) -> None:
+    """average <- decay · average + (1 − decay) · generator, parameter by parameter."""
+    for kept, current in zip(average.parameters(), generator.parameters()):
+        kept.lerp_(current, 1.0 - decay)
+
+
 def batch_seed(seed: int, epoch: int, length: int) -> int:
     """The shuffle seed of one (epoch, L): a pure function of the position, so resume needs no state."""
     return int(np.random.SeedSequence([seed, epoch, length]).generate_state(1)[0])
@@ -84,6 +91,9 @@ class Trainer:
         if max(self.lengths) > longest:
             raise HGymError(f"Setting 'curriculum' asks for length {max(self.lengths)} but the longest patient has "
                             f"{longest} time steps; use lengths up to {longest}.")
+        if config.critic == "mlp" and self.lengths != [longest]:
+            raise HGymError(f"Setting 'critic' is 'mlp', which judges whole sequences: set 'curriculum' to the one "
+                            f"length {longest} (the longest patient), not {self.lengths}.")
         self.cohort = select_patients(cohort, config.max_patients, config.seed)
         self.cohort = EncodedCohort(self.cohort.data.to(self.device), self.cohort.lengths, self.cohort.patient_ids)
         n_patients = self.cohort.data.shape[0]
@@ -95,7 +105,9 @@ class Trainer:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(config.seed)
             self.generator = build_generator(encoder.spans, config).to(self.device)
-            self.critic = Critic(encoder.spans, config.hidden_dim, config.static_head).to(self.device)
+            self.critic = build_critic(encoder.spans, config, longest).to(self.device)
+        # The averaged generator, when asked for: updated after every generator step, sampled from.
+        self.average = None if config.ema_decay is None else copy.deepcopy(self.generator).requires_grad_(False)
         self.padding = Padding.of(encoder.spans) if config.present_rows_only else None
         self.validator = None if config.validation_every is None else Validator(
             encoder, self.cohort, config.seed, config.validation_every, config.early_stop)
@@ -114,6 +126,7 @@ class Trainer:
         return {
             "format": CHECKPOINT_FORMAT,
             "generator": self.generator.state_dict(),
+            "average_generator": None if self.average is None else self.average.state_dict(),
             "critic": self.critic.state_dict(),
             "g_opt": self.g_opt.state_dict(),
             "d_opt": self.d_opt.state_dict(),
@@ -129,6 +142,8 @@ class Trainer:
             raise HGymError(f"The checkpoint has format {state.get('format')!r}; this version reads format "
                             f"{CHECKPOINT_FORMAT}. Train a new run.")
         self.generator.load_state_dict(state["generator"])
+        if self.average is not None:
+            self.average.load_state_dict(state.get("average_generator") or state["generator"])
         self.critic.load_state_dict(state["critic"])
         self.g_opt.load_state_dict(state["g_opt"])
         self.d_opt.load_state_dict(state["d_opt"])
@@ -167,10 +182,11 @@ class Trainer:
                 "patience, to continue it")
 
     def sampling_generator(self) -> torch.nn.Module:
-        """The generator to sample from: a copy holding the best weights by validation, else the live one."""
+        """The generator to sample from: the best weights by validation, else the averaged generator,
+        else the live one (see ``sampling_weights`` in synthesizer.py, which reads the same order)."""
         best = None if self.validator is None else self.validator.best_generator
         if best is None:
-            return self.generator
+            return self.average or self.generator
         generator = copy.deepcopy(self.generator)
         generator.load_state_dict(best)
         return generator
@@ -218,11 +234,15 @@ class Trainer:
                     event = TrainEvent(epoch=position.epoch + 1, length=length, step=position.step + 1,
                                        d_loss=metrics.d_loss, gp=metrics.gp, d_real=metrics.d_real,
                                        d_fake=metrics.d_fake, w=metrics.w, g_loss=metrics.g_loss, corr=metrics.corr,
-                                       seconds=seconds, epochs_target=config.epochs, steps_target=self.steps_target)
+                                       seconds=seconds, epochs_target=config.epochs, steps_target=self.steps_target,
+                                       budget_left=None if config.time_budget is None else
+                                       max(0.0, config.time_budget - self.seconds - seconds))
                     self._check_finite(event)
                     position.batch += 1
                     position.step += 1
                     self.last_metrics = {name: getattr(event, name) for name in LOSS_COLUMNS}
+                    if self.average is not None:
+                        update_average(self.average, self.generator, config.ema_decay)
                     if self.validator is not None and self.validator.due(position.step):
                         self._validate(log)
                     self.seconds += time.perf_counter() - started
@@ -252,7 +272,7 @@ class Trainer:
         return True
 
     def _validate(self, log: Log) -> None:
-        improved = self.validator.validate(self.generator, self.position.step)
+        improved = self.validator.validate(self.average or self.generator, self.position.step)
         if improved:
             log(f"validation loss {self.validator.last_loss:.4f} at step {self.position.step}: the best so far, "
                 "kept for sampling")

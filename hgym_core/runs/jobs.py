@@ -169,9 +169,16 @@ class TrainingJob:
             self._log.append(f"{datetime.now():%H:%M:%S} {message}")
 
     def _eta(self, last: TrainEvent | None, rate: float | None) -> float | None:
-        """Seconds left: by length when the schedule matches the run (its step count), else by speed."""
+        """Seconds left: by length when the schedule matches the run (its step count), else by speed;
+        never more than the run's time budget has left."""
         if last is None or last.steps_target < last.step:
             return None
+        by_steps = self._eta_by_steps(last, rate)
+        if last.budget_left is None:
+            return by_steps
+        return last.budget_left if by_steps is None else min(by_steps, last.budget_left)
+
+    def _eta_by_steps(self, last: TrainEvent, rate: float | None) -> float | None:
         schedule = self._schedule
         if schedule is not None and schedule.total_steps == last.steps_target and self._step_seconds:
             costs = StepCosts({length: sum(times) / len(times) for length, times in self._step_seconds.items()})

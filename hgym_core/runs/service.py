@@ -25,7 +25,7 @@ import pandas as pd
 from hgym_core.data.schema import Schema
 from hgym_core.data.validation import check
 from hgym_core.errors import HGymError
-from hgym_core.gan.config import TrainConfig
+from hgym_core.gan.config import DataSize, TrainConfig
 from hgym_core.gan.events import METRIC_COLUMNS
 from hgym_core.runs import listing
 from hgym_core.runs.folder import RunFolder
@@ -74,6 +74,19 @@ def plan(table: pd.DataFrame, schema: Schema, config: TrainConfig) -> tuple[Pati
     split = PatientSplit.of(rows_per_patient.index, config.holdout, config.seed)
     counts = planned_counts(len(rows_per_patient), config)
     return counts, TrainingSchedule.plan(config, counts.trained, int(rows_per_patient.loc[split.train].max()))
+
+
+def data_size(table: pd.DataFrame, schema: Schema, holdout: float | None = None) -> DataSize:
+    """What a preset fits itself to (``gan.config.preset``): the patients trained on with ``holdout``
+    (the default share when None), the longest patient, and whether anything is once per patient."""
+    checked = check(table, schema)
+    rows = checked.groupby(schema.id_column, sort=False).size()
+    config = TrainConfig() if holdout is None else TrainConfig(holdout=holdout)
+    firsts = checked.groupby(schema.id_column, sort=False)[schema.time_column].first()
+    static = (any(v.static and (v.kind == "numeric" or len(v.categories) > 1 or checked[v.name].isna().any())
+                  for v in schema.variables)
+              or rows.nunique() > 1 or (schema.time_mode == "irregular" and firsts.nunique() > 1))
+    return DataSize(planned_counts(len(rows), config).trained, int(rows.max()), bool(static))
 
 
 def continue_run(folder: Folder, epochs: int | None = None, settings: dict | None = None,

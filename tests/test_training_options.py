@@ -1,0 +1,159 @@
+"""The training options beyond Health Gym v1: each changes what it claims, and nothing else.
+
+Static head, padding hidden from the critic, the averaged generator, the MLP critic, the time
+budget, validation with the best generator kept, early stopping, and the presets fitted to the
+data. Models are tiny and tables small, so each test takes seconds on the CPU.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from hgym_core.data.encoding import LENGTH, PRESENT, Encoder
+from hgym_core.data.schema import Schema
+from hgym_core.errors import HGymError
+from hgym_core.gan.config import DataSize, TrainConfig, describe_choice, fit_curriculum, preset
+from hgym_core.gan.models import StaticHeadGenerator, build_critic, build_generator
+from hgym_core.gan.trainer import Trainer, update_average
+from hgym_core.gan.wgan import Padding, correlation_matrix
+from hgym_core.synthesizer import Synthesizer, sampling_weights
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+SMALL = dict(batch_size=16, hidden_dim=16, latent_dim=8, holdout=0.0, seed=1)
+
+
+def ragged_table(n_patients: int = 40, seed: int = 0) -> pd.DataFrame:
+    """Two static variables, patients of 2 to 6 visits, one lab."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for patient in range(n_patients):
+        sex, age = rng.choice(["F", "M"]), round(float(rng.uniform(20, 80)), 1)
+        for visit in range(int(rng.integers(2, 7))):
+            rows.append((patient, visit, sex, age, round(float(rng.normal(10, 2)), 1)))
+    return pd.DataFrame(rows, columns=["id", "visit", "sex", "age", "lab"])
+
+
+@pytest.fixture(scope="module")
+def ragged():
+    table = ragged_table()
+    schema = Schema.infer(table)
+    encoder = Encoder.fit(table, schema, length_block=True)
+    return table, schema, encoder, encoder.encode(table)
+
+
+def test_the_static_head_generates_static_values_once_and_presence_from_the_length(ragged):
+    _, _, encoder, _ = ragged
+    generator = StaticHeadGenerator(encoder.spans, latent_dim=8, hidden_dim=16)
+    x = generator.generate(32, encoder.max_length, torch.Generator().manual_seed(0))
+    static = [i for s in encoder.spans if s.static for i in range(s.start, s.end)]
+    assert torch.equal(x[:, :, static], x[:, :1, static].expand_as(x[:, :, static]))   # one value per patient
+    present, length = encoder._span[PRESENT], encoder._span[LENGTH]
+    p_present = x[:, :, present.start + 1]
+    assert torch.all(p_present[:, 1:] <= p_present[:, :-1] + 1e-6)   # rows never stop and start again
+    tail = x[:, 0, length.start:length.end].flip(-1).cumsum(-1).flip(-1)
+    torch.testing.assert_close(p_present, tail[:, :encoder.max_length])   # P(present at t) = P(length > t)
+
+
+def test_padding_is_hidden_from_the_critic_and_the_correlation(ragged):
+    _, _, encoder, cohort = ragged
+    padding = Padding.of(encoder.spans)
+    masked = padding.apply(cohort.data)
+    absent = cohort.data[:, :, encoder._span[PRESENT].start + 1] == 0
+    lab = encoder._span["lab"].start
+    assert absent.any() and torch.all(masked[:, :, lab][absent] == 0)           # time-varying: zero after the end
+    sex = encoder._span["sex"]
+    assert torch.equal(masked[:, :, sex.start:sex.end], cohort.data[:, :, sex.start:sex.end])   # static: kept
+    # The weighted correlation is the plain one over the present rows only.
+    present = ~absent
+    rows = cohort.data[present]
+    torch.testing.assert_close(correlation_matrix(masked, padding.weights(cohort.data)), correlation_matrix(rows),
+                               atol=1e-5, rtol=1e-5)
+
+
+def test_the_average_generator_moves_a_share_of_the_way_each_step():
+    average, current = torch.nn.Linear(2, 2), torch.nn.Linear(2, 2)
+    before = average.weight.detach().clone()
+    update_average(average, current, decay=0.9)
+    torch.testing.assert_close(average.weight, 0.9 * before + 0.1 * current.weight.detach())
+
+
+def test_an_averaged_run_samples_from_its_average(ragged):
+    table, schema, _, _ = ragged
+    synthesizer = Synthesizer(schema, TrainConfig(epochs=3, ema_decay=0.5, **SMALL)).fit(table)
+    average = synthesizer.trainer.average
+    assert synthesizer.generator is average
+    assert not all(torch.equal(a, b) for a, b in zip(average.parameters(), synthesizer.trainer.generator.parameters()))
+    state = synthesizer.trainer.state_dict()
+    assert sampling_weights(state) is state["average_generator"]
+
+
+def test_the_mlp_critic_trains_at_the_full_length_only(ragged):
+    table, schema, encoder, cohort = ragged
+    config = TrainConfig(epochs=2, critic="mlp", curriculum=(encoder.max_length,), **SMALL)
+    critic = build_critic(encoder.spans, config, encoder.max_length)
+    assert critic(cohort.data[:4]).shape == (4,)
+    with pytest.raises(HGymError, match="one length"):
+        Trainer(encoder, cohort, config.replace(curriculum=(2, encoder.max_length)))
+    synthesizer = Synthesizer(schema, config).fit(table)
+    assert synthesizer.trainer.position.step == 2 * 3   # 40 patients in batches of 16
+
+
+def test_a_time_budget_ends_training_and_counts_resumes(ragged, tmp_path):
+    table, schema, _, _ = ragged
+    config = TrainConfig(epochs=100_000, time_budget=1.0, **SMALL)
+    synthesizer = Synthesizer(schema, config).fit(table, run_dir=tmp_path / "run")
+    trainer = synthesizer.trainer
+    assert synthesizer.status == "finished" and trainer.seconds >= 1.0 and trainer.position.epoch < 100_000
+    assert "time budget" in trainer.end_reason()
+    with pytest.raises(HGymError, match="time budget of 1 s is spent"):
+        Synthesizer.load(tmp_path / "run").resume(table)
+    longer = Synthesizer.load(tmp_path / "run")
+    longer.config = longer.config.replace(time_budget=2.0)
+    assert longer.resume(table).trainer.seconds >= 2.0   # the first second counts
+
+
+def test_validation_keeps_the_best_generator_for_sampling_and_early_stop_ends_at_a_plateau(ragged, tmp_path):
+    table, schema, _, _ = ragged
+    config = TrainConfig(epochs=200, validation_every=3, early_stop=2, **SMALL)
+    synthesizer = Synthesizer(schema, config).fit(table, run_dir=tmp_path / "run")
+    validator = synthesizer.trainer.validator
+    assert synthesizer.trainer.position.epoch < 200 and "stopped improving" in synthesizer.trainer.end_reason()
+    assert validator.since_best == 2 and validator.best_step % 3 == 0
+    best = validator.best_generator
+    assert all(torch.equal(best[name], value) for name, value in synthesizer.generator.state_dict().items())
+    loaded = Synthesizer.load(tmp_path / "run")
+    assert all(torch.equal(best[name], value) for name, value in loaded.generator.state_dict().items())
+
+
+def test_validation_draws_nothing_from_the_training_stream(ragged):
+    _, _, encoder, cohort = ragged
+    plain = Trainer(encoder, cohort, TrainConfig(epochs=2, **SMALL))
+    plain.train()
+    validated = Trainer(encoder, cohort, TrainConfig(epochs=2, validation_every=2, **SMALL))
+    validated.train()
+    for a, b in zip(plain.generator.parameters(), validated.generator.parameters()):
+        assert torch.equal(a, b)
+
+
+def test_presets_fit_the_data_and_auto_says_what_it_chose():
+    quick = preset("quick", DataSize(patients=200, longest=16))
+    assert quick.curriculum == (3, 8, 16)                          # was 10 / 30 / 60: refused on short tables
+    assert preset("quick", DataSize(200, 60)).curriculum == (10, 30, 60)
+    assert fit_curriculum(TrainConfig(), 5) == TrainConfig()        # a derived curriculum fits already
+    small, large = preset("auto", DataSize(47, 20)), preset("auto", DataSize(1600, 60))
+    assert (small.batch_size, large.batch_size) == (16, 128) and small.curriculum == (20,)
+    assert preset("auto", DataSize(47, 20), time_budget=90).time_budget == 90
+    assert not preset("auto", DataSize(47, 4, static=False)).static_head   # nothing once per patient
+    text = describe_choice("auto", small, DataSize(47, 20))
+    assert "47 patients" in text and "batch 16" in text and "10 min" in text
+    with pytest.raises(HGymError, match="Unknown preset"):
+        preset("fast")
+
+
+def test_the_published_generator_is_unchanged_unless_asked(ragged):
+    _, _, encoder, _ = ragged
+    assert type(build_generator(encoder.spans, TrainConfig())).__name__ == "Generator"
+    assert type(build_generator(encoder.spans, TrainConfig(static_head=True))).__name__ == "StaticHeadGenerator"
