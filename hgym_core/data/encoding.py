@@ -336,7 +336,8 @@ class Encoder:
         gaps = np.maximum(channels[GAP], time["min_step"])
         gaps[rows.first] = 0.0
         totals = np.cumsum(gaps)
-        return start + totals - totals[rows.starts][rows.patient]
+        times = start + totals - totals[rows.starts][rows.patient]
+        return times if time["decimals"] is None else np.round(times, time["decimals"])
 
     def _decode_ids(self, numbers: np.ndarray):
         ids, dtype = self.state["ids"], self.state["dtypes"][self.schema.id_column]
@@ -454,6 +455,7 @@ def _fit_time(times: pd.Series, rows: _Rows) -> dict:
         "start_varies": bool(firsts.min() != firsts.max()),
         "min_step": _plain_number(steps.min()) if len(steps) else 1,
         "gap_fill": _plain_number(np.median(steps)) if len(steps) else 1,
+        "decimals": decimals_of(values),   # sums of gaps are rounded back to the column's precision
     }
 
 
