@@ -28,6 +28,7 @@ from hgym_core.gan.config import preset  # noqa: E402
 from hgym_core.data.demo import simulate_hiv_cohort  # noqa: E402
 from hgym_core.device import apply_cpu_threads, describe_device  # noqa: E402
 from hgym_core.data.schema import Schema  # noqa: E402
+from hgym_core.gan.trainer import Hooks  # noqa: E402
 from hgym_core.synthesizer import Synthesizer  # noqa: E402
 
 
@@ -79,7 +80,7 @@ def main() -> None:
 
     untrained = Synthesizer(schema, config.replace(epochs=1, curriculum=(1,), max_patients=2, batch_size=2)).fit(real)
     before = distances(real, untrained.sample(1000, seed=1), schema)
-    synthesizer.fit(real, callbacks=[report], stop_event=stop)
+    synthesizer.fit(real, hooks=Hooks(callbacks=[report], stop_event=stop))
     stop.set()
     elapsed = time.perf_counter() - started
     after = distances(real, synthesizer.sample(1000, seed=1), schema)

@@ -16,9 +16,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import threading
-from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -33,7 +31,7 @@ from hgym_core.errors import HGymError
 from hgym_core.gan.config import TrainConfig, check_resume_changes
 from hgym_core.gan.models import build_generator
 from hgym_core.data.table_writer import WrittenTable, write_batches
-from hgym_core.gan.trainer import Callback, Log, Trainer
+from hgym_core.gan.trainer import Hooks, Trainer
 from hgym_core.runs.folder import RunFolder
 from hgym_core.runs.info import DataRecord, PatientCounts, RunInfo, RunStatus, now_iso
 from hgym_core.runs.listing import effective_status
@@ -81,9 +79,8 @@ class Synthesizer:
         self.status = "created"
 
     # --- training ------------------------------------------------------------------------------
-    def fit(self, df: pd.DataFrame, run_dir: str | os.PathLike | None = None,
-            callbacks: Iterable[Callback] = (), stop_event: threading.Event | None = None,
-            log: Log | None = None, data_source: dict | None = None) -> "Synthesizer":
+    def fit(self, df: pd.DataFrame, run_dir: str | os.PathLike | None = None, hooks: Hooks | None = None,
+            data_source: dict | None = None) -> "Synthesizer":
         """Check ``df`` against the schema, split off the holdout patients, fit the encoder on the
         rest and train a new run.
 
@@ -108,19 +105,18 @@ class Synthesizer:
         self.data = describe_data(df, self.schema, len(ids), data_source, trainer.cohort)
         self.trainer, self.generator, self.run = trainer, trainer.generator, run
         if run is None:
-            self.status = trainer.train(callbacks, stop_event, log)
+            self.status = trainer.train(hooks)
         else:
             with RunLock(run):
                 refuse_existing(run)   # again, now that no other process can be making it
                 run.write_schema(self.schema.to_json())
                 self.split.write(run)
                 self._new_info(run.name).write(run)
-                self.status = trainer.train(callbacks, stop_event, log)
+                self.status = trainer.train(hooks)
         self.generator = trainer.sampling_generator()
         return self
 
-    def resume(self, df: pd.DataFrame, epochs: int | None = None, callbacks: Iterable[Callback] = (),
-               stop_event: threading.Event | None = None, log: Log | None = None) -> "Synthesizer":
+    def resume(self, df: pd.DataFrame, epochs: int | None = None, hooks: Hooks | None = None) -> "Synthesizer":
         """Continue a loaded run from its checkpoint on the same data; ``epochs`` (the new total)
         extends a finished run."""
         if self.run is None or self.encoder is None:
@@ -129,11 +125,11 @@ class Synthesizer:
             info = RunInfo.read(self.run)
             self.config = resume_config(self.run, info, self.config, epochs)
             trainer = self._trainer_on_same_data(df, info)
-            _load_weights(self.run, lambda state: trainer.load_state_dict(state, log))
+            _load_weights(self.run, lambda state: trainer.load_state_dict(state, (hooks or Hooks()).log))
             if trainer.end_reason() is not None:
                 raise HGymError(f"Run '{self.run.name}' has ended: {trainer.end_reason()}; {trainer.how_to_extend()}.")
             self.trainer, self.generator = trainer, trainer.generator
-            self.status = trainer.train(callbacks, stop_event, log)
+            self.status = trainer.train(hooks)
         self.generator = trainer.sampling_generator()
         return self
 

@@ -11,14 +11,15 @@ import dataclasses
 import streamlit as st
 import torch
 
-from hgym_core.gan.config import TrainConfig, preset
+from hgym_core.gan.config import CRITICS, TrainConfig, preset
 from hgym_core.errors import HGymError
 
 PREFIX = "train."
 # Shown at once; the rest sit in the "Advanced settings" expander.
 BASIC = ("time_budget", "epochs", "max_patients", "holdout", "batch_size", "seed", "device")
 ADVANCED = ("hidden_dim", "latent_dim", "n_critic", "lambda_gp", "lambda_corr", "lr", "betas", "curriculum",
-            "corr_cap", "static_head", "static_weight", "gumbel_tau", "present_rows_only", "validation_every",
+            "corr_cap", "critic", "static_head", "static_weight", "gumbel_tau", "ema_decay", "present_rows_only",
+            "validation_every",
             "early_stop", "cpu_threads", "checkpoint_every")
 LABELS = {
     "epochs": "Epochs", "max_patients": "Patients used for training (0 = all)",
@@ -29,18 +30,18 @@ LABELS = {
     "curriculum": "Curriculum lengths (empty = automatic)", "corr_cap": "Cap correlations (blog variant)",
     "cpu_threads": "CPU threads (0 = torch's default)", "checkpoint_every": "Checkpoint every N epochs",
     "time_budget": "Time budget in minutes (0 = train every epoch)", "static_head": "Static head (once per patient)",
-    "static_weight": "Static critic weight", "gumbel_tau": "Gumbel-softmax temperature (0 = softmax)",
+    "static_weight": "Static critic weight", "critic": "Critic", "ema_decay": "Averaged generator decay (0 = off)", "gumbel_tau": "Gumbel-softmax temperature (0 = softmax)",
     "present_rows_only": "Hide rows after a patient's end", "validation_every": "Validate every N steps (0 = off)",
     "early_stop": "Stop after N validations without gain (0 = never)",
 }
 INTEGERS = ("epochs", "batch_size", "seed", "hidden_dim", "latent_dim", "n_critic", "checkpoint_every")
 OPTIONAL_INTEGERS = ("max_patients", "cpu_threads", "validation_every", "early_stop")   # 0 in the widget means None
 FLOATS = {"lambda_gp": "%.2f", "lambda_corr": "%.2f", "lr": "%.1e", "holdout": "%.2f", "static_weight": "%.2f"}
-OPTIONAL_FLOATS = {"gumbel_tau": "%.2f", "time_budget": "%.1f"}   # 0 in the widget means None
-FLOAT_STEPS = {"lr": 1e-4, "holdout": 0.05, "gumbel_tau": 0.05}   # the others step by 1
+OPTIONAL_FLOATS = {"gumbel_tau": "%.2f", "time_budget": "%.1f", "ema_decay": "%.3f"}   # 0 in the widget means None
+FLOAT_STEPS = {"lr": 1e-4, "holdout": 0.05, "gumbel_tau": 0.05, "ema_decay": 0.01}   # the others step by 1
 CHECKBOXES = ("corr_cap", "static_head", "present_rows_only")
 SECONDS_PER_UNIT = {"time_budget": 60.0}   # the widget shows minutes, the setting holds seconds
-FLOAT_MAX = {"holdout": 0.9}
+FLOAT_MAX = {"holdout": 0.9, "ema_decay": 0.999}
 
 
 def help_text(name: str) -> str:
@@ -97,6 +98,8 @@ def draw(name: str) -> None:
         st.text_input(label, key=key, help=help_ + ". Type lengths separated by commas, e.g. 10, 20, 30.")
     elif name in CHECKBOXES:
         st.checkbox(label, key=key, help=help_)
+    elif name == "critic":
+        st.selectbox(label, CRITICS, key=key, help=help_)
     elif name == "device":
         if st.session_state.get(key) not in device_choices():
             st.session_state[key] = "auto"

@@ -23,7 +23,7 @@ from hgym_core.errors import HGymError
 from hgym_core.gan.events import METRIC_COLUMNS
 from hgym_core.runs.jobs import TrainingJob
 from hgym_core.data.schema import Schema
-from hgym_core.gan.trainer import Trainer, TrainingDiverged
+from hgym_core.gan.trainer import Hooks, Trainer, TrainingDiverged
 
 TINY = TrainConfig(epochs=2, batch_size=8, hidden_dim=16, latent_dim=16, curriculum=(4, 8), seed=3)
 
@@ -43,7 +43,7 @@ def train(small, run=None, config=TINY, state=None, **hooks) -> Trainer:
     trainer = Trainer(*small, config, run)
     if state is not None:
         trainer.load_state_dict(state)
-    trainer.status = trainer.train(**hooks)
+    trainer.status = trainer.train(Hooks(**hooks))
     return trainer
 
 
@@ -119,7 +119,7 @@ def test_a_job_stop_from_another_thread_ends_training_within_one_step(small, tmp
             reached.set()
 
     def fit(callbacks, stop_event, log):
-        return Trainer(*small, TINY.replace(epochs=50), run).train([record, *callbacks], stop_event, log)
+        return Trainer(*small, TINY.replace(epochs=50), run).train(Hooks([record, *callbacks], stop_event, log))
 
     job = TrainingJob("stop-test", fit).start()
     assert reached.wait(60)
@@ -227,7 +227,7 @@ def test_a_short_cpu_run_learns_the_correlations(hiv_cohort):
     encoder = Encoder.fit(table, Schema.infer(hiv_cohort))
     config = TrainConfig(epochs=20, batch_size=16, hidden_dim=16, latent_dim=16, curriculum=(6,), seed=0)
     events = []
-    Trainer(encoder, encoder.encode(table), config).train(callbacks=[events.append])
+    Trainer(encoder, encoder.encode(table), config).train(Hooks(callbacks=[events.append]))
     corr = np.array([event.corr for event in events])
     early, late = corr[:8].mean(), corr[-8:].mean()
     # Measured over seeds 0-2: Corr falls ~22-25% in these 40 steps (e.g. 0.33 -> 0.26).

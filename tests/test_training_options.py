@@ -90,15 +90,16 @@ def test_an_averaged_run_samples_from_its_average(ragged):
     assert sampling_weights(state) is state["average_generator"]
 
 
-def test_the_mlp_critic_trains_at_the_full_length_only(ragged):
+def test_the_mlp_critic_scores_whole_sequences_and_pads_shorter_stages(ragged):
     table, schema, encoder, cohort = ragged
-    config = TrainConfig(epochs=2, critic="mlp", curriculum=(encoder.max_length,), **SMALL)
+    config = TrainConfig(epochs=2, critic="mlp", curriculum=(2, encoder.max_length), **SMALL)
     critic = build_critic(encoder.spans, config, encoder.max_length)
     assert critic(cohort.data[:4]).shape == (4,)
-    with pytest.raises(HGymError, match="one length"):
-        Trainer(encoder, cohort, config.replace(curriculum=(2, encoder.max_length)))
+    short = cohort.data[:4, :2]
+    padded = torch.cat([short, torch.zeros(4, encoder.max_length - 2, encoder.n_features)], dim=1)
+    torch.testing.assert_close(critic(short), critic(padded))   # a stage of 2 steps: zeros after them
     synthesizer = Synthesizer(schema, config).fit(table)
-    assert synthesizer.trainer.position.step == 2 * 3   # 40 patients in batches of 16
+    assert synthesizer.trainer.position.step == 2 * 2 * 3   # 2 epochs x 2 lengths x 40 patients in batches of 16
 
 
 def test_a_time_budget_ends_training_and_counts_resumes(ragged, tmp_path):

@@ -25,6 +25,7 @@ from hgym_core.data.io import write_table
 from hgym_core.data.schema import Schema
 from hgym_core.gan.config import TrainConfig, describe_choice, preset
 from hgym_core.runs.service import data_size
+from hgym_core.gan.trainer import Hooks
 from hgym_core.synthesizer import Synthesizer
 
 REPO = Path(__file__).resolve().parents[2]
@@ -79,7 +80,7 @@ def train_project(train: pd.DataFrame, schema: Schema, config: TrainConfig, budg
     timer.daemon = True
     timer.start()
     try:
-        return Synthesizer(schema, config).fit(train, stop_event=stop)
+        return Synthesizer(schema, config).fit(train, hooks=Hooks(stop_event=stop))
     finally:
         timer.cancel()
 

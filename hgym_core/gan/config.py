@@ -52,7 +52,7 @@ class TrainConfig:
     gumbel_tau: float | None = setting(None, "draw each one-hot block as a Gumbel-softmax sample at this temperature "
                                              "(e.g. 0.2, as CTGAN) instead of a softmax; 'none' = softmax (published)")
     critic: str = setting("lstm", "'lstm' = Health Gym's critic (published); 'mlp' = a multilayer perceptron over the "
-                                  "whole sequence (as DoppelGANger): many times faster, trains at the full length only")
+                                  "whole sequence (as DoppelGANger): many times faster")
     ema_decay: float | None = setting(None, "sample from an exponential moving average of the generator's weights "
                                             "with this decay per step (e.g. 0.99): GAN weights oscillate, their "
                                             "average does not; 'none' = the last weights (published)")

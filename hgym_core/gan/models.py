@@ -1,23 +1,20 @@
-"""Health Gym v1 generator and critic (HEALTH_GYM_V1.md, "Model").
+"""Health Gym v1 generator and critic (HEALTH_GYM_V1.md, "Model"), and the options beyond it.
 
-Both networks keep their recurrent weights in one bidirectional ``torch.nn.LSTM`` and run it
-in one of two ways over the *same* parameters:
+Both published networks keep their recurrent weights in one bidirectional ``torch.nn.LSTM`` and
+run it in one of two ways over the *same* parameters:
 
 - ``torch.nn.LSTM`` itself (cuDNN on a GPU, oneDNN on the CPU) wherever only first-order
   gradients are needed: the generator, D(real), D(fake) and D(G(z)). Its bidirectional
-  outputs are aligned in time, which is the generator's intended design. On this 2-core CPU
-  it beat the loop below for a first-order critic pass (0.84 s vs 0.94 s, B=512, L=60).
+  outputs are aligned in time, which is the generator's intended design.
 - ``bidirectional_lstm_final_states``, a loop over time built from differentiable tensor ops,
   for the critic inside the gradient penalty, which differentiates the critic's input
-  gradient again (create_graph). cuDNN's LSTM has no double backward ("derivative for
-  _cudnn_rnn_backward is not implemented"); oneDNN's has one on the CPU but it was ~1.4x
-  slower than this loop.
+  gradient again (create_graph): cuDNN's LSTM has no double backward.
 
-Measured and left out (CPU, torch 2.13): torch.compile of the penalty through torch.func.grad
-(same speed as eager, 37 s of compiling per length), oneDNN's 'bf16' fp32-matmul precision
-(within noise here, and it would round to bf16 on CPUs with AMX).
-
-The plain, published-style loop lives in ``hgym_core.gan.reference``; tests check that both agree.
+Why these and not torch.compile or oneDNN's own double backward: docs/SPEED.md (measured).
+The plain, published-style code lives in ``hgym_core.gan.reference`` ("the paper"); each optimised
+line below says, as "paper form:", which published operation it computes, and tests check that
+both agree. Beyond the paper (TrainConfig options, off in the published preset): the static-head
+generator and static critic (DoppelGANger), the MLP critic, Gumbel-softmax blocks.
 """
 
 from __future__ import annotations
@@ -165,6 +162,8 @@ def bidirectional_lstm_final_states(x: Tensor, lstm: nn.LSTM) -> Tensor:
     for step in projected.unbind(2):  # [2, B, 4H]
         gates = step if h is None else torch.baddbmm(step, h, w_hh_t)
         i, f, g, o = gates.chunk(4, dim=-1)  # torch.nn.LSTM's gate order
+        # paper form (reference.py, ReferenceLSTM): gates f, i, o sigmoid, candidate a = tanh;
+        # s = f·s + i·a; h = o·tanh(s). Here g is the paper's a and c its state s.
         i, f, g, o = i.sigmoid(), f.sigmoid(), g.tanh(), o.sigmoid()
         c = i * g if c is None else f * c + i * g
         h = o * c.tanh()
@@ -312,8 +311,9 @@ class Critic(nn.Module):
 
     def forward(self, x: Tensor, twice_differentiable: bool = False) -> Tensor:
         """Scores [B]; ``twice_differentiable`` picks the loop LSTM the gradient penalty needs."""
-        # linear1(x @ M) == x @ (W1 M^T)^T: one small weight product replaces the per-block
-        # embeddings and their concatenation.
+        # paper form (reference.py, ReferenceCritic): reals pass through, each one-hot block
+        # x_blk @ E_k, concatenated, then linear1. Here: linear1(x @ M) == x @ (W1 M^T)^T with M the
+        # block-diagonal embedding_matrix, one small weight product for all of it.
         h = F.leaky_relu(F.linear(x, self.linear1.weight @ self.embedding_matrix().T, self.linear1.bias), LEAKY_SLOPE)
         h = F.leaky_relu(self.linear2(h), LEAKY_SLOPE)
         if twice_differentiable:
@@ -330,7 +330,8 @@ class SequenceMLPCritic(nn.Module):
 
     Far cheaper than the LSTM critic, above all inside the gradient penalty, whose double
     backward an MLP takes natively: on a small table the same seconds buy many times the steps.
-    It sees every step at once, so it trains at the full length only (a curriculum of one stage).
+    It sees every step at once: a shorter curriculum stage is padded with zeros to the full
+    length, for real and generated sequences alike.
     """
 
     def __init__(self, spans: Sequence[Span], hidden_dim: int, length: int, static_head: bool = False):
@@ -344,9 +345,10 @@ class SequenceMLPCritic(nn.Module):
         self.static = StaticCritic(spans, hidden_dim) if static_head else None
 
     def forward(self, x: Tensor, twice_differentiable: bool = False) -> Tensor:
-        if x.shape[1] != self.length:
-            raise HGymError(f"The MLP critic scores sequences of {self.length} steps, not {x.shape[1]}; train it "
-                            f"with a curriculum of one length, {self.length} (the longest patient).")
+        if x.shape[1] > self.length:
+            raise HGymError(f"The MLP critic scores sequences of at most {self.length} steps, not {x.shape[1]}; "
+                            "rebuild it for the longest patient.")
+        x = F.pad(x, (0, 0, 0, self.length - x.shape[1]))
         return self.net(x.flatten(1)).squeeze(-1)
 
 

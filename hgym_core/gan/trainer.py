@@ -18,8 +18,8 @@ import itertools
 import math
 import threading
 import time
-from dataclasses import asdict, dataclass
-from typing import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -39,6 +39,16 @@ from hgym_core.gan.wgan import Padding, correlation_matrix, train_iteration
 CHECKPOINT_FORMAT = 1
 Callback = Callable[[TrainEvent], None]
 Log = Callable[[str], None]
+
+
+@dataclass
+class Hooks:
+    """What a caller hears and controls while a run trains: every step's event, a stop flag that
+    ends training before the next step (with a checkpoint), and the log's lines."""
+
+    callbacks: Sequence[Callback] = ()
+    stop_event: threading.Event = field(default_factory=threading.Event)
+    log: Log = lambda message: None
 
 
 class TrainingDiverged(HGymError):
@@ -86,19 +96,16 @@ class Trainer:
         self.run = run
         self.device = resolve_device(config.device)
         apply_cpu_threads(config.cpu_threads)
-        self.lengths = list(config.curriculum or curriculum_lengths(encoder.max_length))
+        self.curriculum = list(config.curriculum or curriculum_lengths(encoder.max_length))
         longest = cohort.data.shape[1]
-        if max(self.lengths) > longest:
-            raise HGymError(f"Setting 'curriculum' asks for length {max(self.lengths)} but the longest patient has "
+        if max(self.curriculum) > longest:
+            raise HGymError(f"Setting 'curriculum' asks for length {max(self.curriculum)} but the longest patient has "
                             f"{longest} time steps; use lengths up to {longest}.")
-        if config.critic == "mlp" and self.lengths != [longest]:
-            raise HGymError(f"Setting 'critic' is 'mlp', which judges whole sequences: set 'curriculum' to the one "
-                            f"length {longest} (the longest patient), not {self.lengths}.")
         self.cohort = select_patients(cohort, config.max_patients, config.seed)
         self.cohort = EncodedCohort(self.cohort.data.to(self.device), self.cohort.lengths, self.cohort.patient_ids)
         n_patients = self.cohort.data.shape[0]
         self.batches_per_stage = math.ceil(n_patients / config.batch_size)  # curriculum_batches keeps the remainder
-        self.steps_per_epoch = self.batches_per_stage * len(self.lengths)
+        self.steps_per_epoch = self.batches_per_stage * len(self.curriculum)
 
         # Initial weights come from the seed without disturbing the process's global random state
         # (the dashboard's other threads share it).
@@ -195,20 +202,18 @@ class Trainer:
         return describe_device(self.device)
 
     # --- training ------------------------------------------------------------------------------
-    def train(self, callbacks: Iterable[Callback] = (), stop_event: threading.Event | None = None,
-              log: Log | None = None) -> str:
-        """Train until ``config.epochs`` are done ("finished") or ``stop_event`` is set ("stopped").
+    def train(self, hooks: Hooks | None = None) -> str:
+        """Train until the run ends ("finished": every epoch, the time budget, or a plateau) or the
+        hooks' stop event is set ("stopped").
 
         Raises TrainingDiverged on a NaN/inf loss and re-raises anything else, in both cases after
         marking the run failed; the checkpoint on disk is then the last good one.
         """
-        callbacks = list(callbacks)
-        stop_event = stop_event or threading.Event()
-        log = log or (lambda message: None)
+        hooks = hooks or Hooks()
         self._mark_running()
         try:
-            status = self._loop(callbacks, stop_event, log)
-            self._save(status, log)
+            status = self._loop(list(hooks.callbacks), hooks.stop_event, hooks.log)
+            self._save(status, hooks.log)
         except Exception as problem:
             self._mark_failed(problem)
             raise
@@ -217,8 +222,8 @@ class Trainer:
     def _loop(self, callbacks: list[Callback], stop_event: threading.Event, log: Log) -> str:
         config, position = self.config, self.position
         while position.epoch < config.epochs:
-            for stage in range(position.stage, len(self.lengths)):
-                length = self.lengths[stage]
+            for stage in range(position.stage, len(self.curriculum)):
+                length = self.curriculum[stage]
                 real_corr = self._real_correlation(length)
                 batches = curriculum_batches(self.cohort, length, config.batch_size,
                                              batch_seed(config.seed, position.epoch, length))
@@ -329,13 +334,13 @@ class Trainer:
     def _position_words(self) -> str:
         """What a checkpoint holds, as a user counts: 'epoch 7, 2 of 6 lengths done' mid-epoch
         (epochs count from 1, like the progress line), 'epoch 7 done' at its end."""
-        position, stages = self.position, len(self.lengths)
+        position, stages = self.position, len(self.curriculum)
         if position.stage == 0 and position.batch == 0:
             return f"epoch {position.epoch} done" if position.epoch else "nothing trained yet"
         words = f"epoch {position.epoch + 1}, {position.stage} of {stages} lengths done"
         if position.batch:
             words += (f" and {position.batch} of {self.batches_per_stage} batches at "
-                      f"L={self.lengths[position.stage]}")
+                      f"L={self.curriculum[position.stage]}")
         return words
 
     def _mark_failed(self, problem: Exception) -> None:

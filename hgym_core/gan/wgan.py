@@ -88,7 +88,7 @@ def correlation_loss(fake_corr: Tensor, real_corr: Tensor, cap: Tensor | float |
 
 
 def gradient_penalty(
-    critic: Critic, real: Tensor, fake: Tensor, lambda_gp: float, alpha_generator: torch.Generator
+    critic: Critic, real: Tensor, fake: Tensor, lambda_gp: float, noise: torch.Generator
 ) -> Tensor:
     """λ_GP · mean((‖∇_x̂ D(x̂)‖₂ − 1)²), x̂ = α·real + (1 − α)·fake, one α ~ U(0, 1) per sequence.
 
@@ -97,7 +97,7 @@ def gradient_penalty(
     differentiate through the penalty.
     """
     alpha = torch.rand(
-        real.shape[0], 1, 1, generator=alpha_generator, device=alpha_generator.device, dtype=real.dtype
+        real.shape[0], 1, 1, generator=noise, device=noise.device, dtype=real.dtype
     )
     mixed = (alpha * real + (1 - alpha) * fake.detach()).requires_grad_(True)
     scores = critic(mixed, twice_differentiable=True)
@@ -124,9 +124,9 @@ class StepMetrics:
 
 
 def static_penalty(critic: StaticCritic, real: Tensor, fake: Tensor, lambda_gp: float,
-                   alpha_generator: torch.Generator) -> Tensor:
+                   noise: torch.Generator) -> Tensor:
     """The gradient penalty of the static critic, on static values [B, S] (one α per patient)."""
-    alpha = torch.rand(real.shape[0], 1, generator=alpha_generator, device=alpha_generator.device, dtype=real.dtype)
+    alpha = torch.rand(real.shape[0], 1, generator=noise, device=noise.device, dtype=real.dtype)
     mixed = (alpha * real + (1 - alpha) * fake.detach()).requires_grad_(True)
     (grad,) = torch.autograd.grad(critic(mixed).sum(), mixed, create_graph=True)
     return lambda_gp * (torch.sqrt(grad.square().sum(dim=1) + 1e-12) - 1).square().mean()

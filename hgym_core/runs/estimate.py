@@ -23,7 +23,7 @@ from hgym_core.data.encoding import Encoder
 from hgym_core.data.schema import Schema
 from hgym_core.data.validation import check
 from hgym_core.gan.config import TrainConfig
-from hgym_core.gan.trainer import Trainer
+from hgym_core.gan.trainer import Hooks, Trainer
 from hgym_core.runs.schedule import StepCosts
 
 PROBE_STEPS = {"first": 2, "last": 1}   # the first step of a fresh process warms up; it is not counted
@@ -57,7 +57,7 @@ def measure_step_costs(schema: Schema, table: pd.DataFrame, config: TrainConfig,
                 if len(events) == steps:
                     stop.set()
 
-            Trainer(encoder, cohort, probe).train(callbacks=[record], stop_event=stop)
+            Trainer(encoder, cohort, probe).train(Hooks(callbacks=[record], stop_event=stop))
             measured[length] = events[-1].seconds
     finally:
         torch.set_num_threads(threads)

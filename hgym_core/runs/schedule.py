@@ -24,7 +24,7 @@ from hgym_core.gan.config import TrainConfig
 @dataclass(frozen=True)
 class TrainingSchedule:
     """The steps of a run in order: ``epochs`` times each of ``lengths``, ``batches`` steps each
-    (the trainer's own loop: ``Trainer.lengths``, ``Trainer.batches_per_stage``)."""
+    (the trainer's own loop: ``Trainer.curriculum``, ``Trainer.batches_per_stage``)."""
 
     lengths: tuple[int, ...]
     batches: int

@@ -18,13 +18,14 @@ import pandas as pd
 
 from hgym_core.gan.config import TrainConfig
 from hgym_core.data.schema import Schema
+from hgym_core.gan.trainer import Hooks
 from hgym_core.synthesizer import Synthesizer
 
 
 def fit_run(schema: Schema, config: TrainConfig, table: pd.DataFrame, run_dir: str | os.PathLike,
             data_source: dict | None = None, **hooks: Any) -> str:
     """Train a new run of ``schema`` and ``config`` on ``table`` into ``run_dir``."""
-    return Synthesizer(schema, config).fit(table, run_dir, data_source=data_source, **hooks).status
+    return Synthesizer(schema, config).fit(table, run_dir, Hooks(**hooks), data_source=data_source).status
 
 
 def resume_run(run_dir: str | os.PathLike, table: pd.DataFrame, epochs: int | None = None,
@@ -34,4 +35,4 @@ def resume_run(run_dir: str | os.PathLike, table: pd.DataFrame, epochs: int | No
     settings = dict(settings or {})
     synthesizer = Synthesizer.load(run_dir, device=settings.get("device"))
     synthesizer.config = synthesizer.config.replace(**settings)
-    return synthesizer.resume(table, epochs=epochs, **hooks).status
+    return synthesizer.resume(table, epochs=epochs, hooks=Hooks(**hooks)).status
