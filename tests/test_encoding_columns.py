@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import torch
 
-from hgym_core.data.encoding import LENGTH, PRESENT, START, Encoder, changed_channel, mode_channel
+from hgym_core.data.encoding import LENGTH, PRESENT, START, Encoder, changed_channel, length_code, mode_channel
 from hgym_core.data.schema import Schema
 
 from tests.test_encoding import softmax_like
@@ -134,17 +134,19 @@ def test_a_constant_column_stays_constant_and_trains():
     assert (decoded["const"] == 7.5).all() and (decoded["ward"] == "A").all()
 
 
-def test_a_length_block_gives_each_patient_its_length_once(clinic):
+def test_a_length_channel_gives_each_patient_its_length_once(clinic):
     table, schema, _ = clinic
     encoder = Encoder.fit(table, schema, length_block=True)
-    block = encoder._span[LENGTH]
-    assert block.static and block.n_classes == encoder.max_length and PRESENT in encoder._span
+    channel = encoder._span[LENGTH]
+    assert channel.static and channel.kind == "real" and PRESENT in encoder._span
     cohort = encoder.encode(table)
-    assert (cohort.data[:, :, block.start:block.end].argmax(-1) + 1 == cohort.lengths[:, None]).all()
+    codes = length_code(cohort.lengths.numpy().astype(float), encoder.max_length)
+    np.testing.assert_allclose(cohort.data[:, :, channel.start], np.repeat(codes[:, None], encoder.max_length, 1),
+                               rtol=1e-6)
     data = cohort.data.clone()
     present = encoder._span[PRESENT]
     data[:, :, present.start], data[:, :, present.start + 1] = 0.0, 1.0   # presence says "all present"
-    decoded = encoder.decode(data)   # the length block decides
+    decoded = encoder.decode(data)   # the length channel decides
     assert decoded.groupby("id", sort=False).size().tolist() == cohort.lengths.tolist()
 
 

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import torch
 
-from hgym_core.data.encoding import LENGTH, PRESENT, Encoder
+from hgym_core.data.encoding import LENGTH, PRESENT, Encoder, rows_from_code
 from hgym_core.data.schema import Schema
 from hgym_core.errors import HGymError
 from hgym_core.gan.config import DataSize, TrainConfig, describe_choice, fit_curriculum, preset
@@ -46,15 +46,15 @@ def ragged():
 
 def test_the_static_head_generates_static_values_once_and_presence_from_the_length(ragged):
     _, _, encoder, _ = ragged
-    generator = StaticHeadGenerator(encoder.spans, latent_dim=8, hidden_dim=16)
+    generator = StaticHeadGenerator(encoder.spans, latent_dim=8, hidden_dim=16, max_length=encoder.max_length)
     x = generator.generate(32, encoder.max_length, torch.Generator().manual_seed(0))
     static = [i for s in encoder.spans if s.static for i in range(s.start, s.end)]
     assert torch.equal(x[:, :, static], x[:, :1, static].expand_as(x[:, :, static]))   # one value per patient
-    present, length = encoder._span[PRESENT], encoder._span[LENGTH]
-    p_present = x[:, :, present.start + 1]
-    assert torch.all(p_present[:, 1:] <= p_present[:, :-1] + 1e-6)   # rows never stop and start again
-    tail = x[:, 0, length.start:length.end].flip(-1).cumsum(-1).flip(-1)
-    torch.testing.assert_close(p_present, tail[:, :encoder.max_length])   # P(present at t) = P(length > t)
+    present = x[:, :, encoder._span[PRESENT].start + 1]
+    rows = rows_from_code(x[:, 0, encoder._span[LENGTH].start], encoder.max_length)
+    assert torch.equal(present, (torch.arange(encoder.max_length)[None, :] < rows[:, None]).float())
+    decoded = encoder.decode(x)   # the decoder reads the same lengths
+    assert decoded.groupby("id", sort=False).size().tolist() == rows.long().tolist()
 
 
 def test_padding_is_hidden_from_the_critic_and_the_correlation(ragged):
@@ -76,8 +76,11 @@ def test_padding_is_hidden_from_the_critic_and_the_correlation(ragged):
 def test_the_average_generator_moves_a_share_of_the_way_each_step():
     average, current = torch.nn.Linear(2, 2), torch.nn.Linear(2, 2)
     before = average.weight.detach().clone()
-    update_average(average, current, decay=0.9)
+    update_average(average, current, decay=0.9, updates=1000)
     torch.testing.assert_close(average.weight, 0.9 * before + 0.1 * current.weight.detach())
+    update_average(average, current, decay=0.9, updates=0)   # early on it follows the generator closely
+    torch.testing.assert_close(average.weight, 0.1 * (0.9 * before + 0.1 * current.weight.detach())
+                               + 0.9 * current.weight.detach())
 
 
 def test_an_averaged_run_samples_from_its_average(ragged):
@@ -156,5 +159,5 @@ def test_presets_fit_the_data_and_auto_says_what_it_chose():
 
 def test_the_published_generator_is_unchanged_unless_asked(ragged):
     _, _, encoder, _ = ragged
-    assert type(build_generator(encoder.spans, TrainConfig())).__name__ == "Generator"
-    assert type(build_generator(encoder.spans, TrainConfig(static_head=True))).__name__ == "StaticHeadGenerator"
+    assert type(build_generator(encoder.spans, TrainConfig(), 6)).__name__ == "Generator"
+    assert type(build_generator(encoder.spans, TrainConfig(static_head=True), 6)).__name__ == "StaticHeadGenerator"

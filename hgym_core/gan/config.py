@@ -53,6 +53,10 @@ class TrainConfig:
                                              "(e.g. 0.2, as CTGAN) instead of a softmax; 'none' = softmax (published)")
     critic: str = setting("lstm", "'lstm' = Health Gym's critic (published); 'mlp' = a multilayer perceptron over the "
                                   "whole sequence (as DoppelGANger): many times faster")
+    marginal_start: bool = setting(False, "start the generator at the data's marginals (its output biases set to "
+                                          "each category's log share and each number's mean) instead of at random")
+    pack: int = setting(1, "PacGAN: the critic judges this many patients at once, so it sees a generator that "
+                           "makes the same patient again and again (needs critic 'mlp'); 1 = one at a time")
     ema_decay: float | None = setting(None, "sample from an exponential moving average of the generator's weights "
                                             "with this decay per step (e.g. 0.99): GAN weights oscillate, their "
                                             "average does not; 'none' = the last weights (published)")
@@ -95,6 +99,9 @@ class TrainConfig:
             raise HGymError(f"Setting 'gumbel_tau' must be above 0 or empty (got {self.gumbel_tau!r}); 0.2 is CTGAN's.")
         if self.critic not in CRITICS:
             raise HGymError(f"Setting 'critic' must be one of {list(CRITICS)} (got {self.critic!r}).")
+        if not isinstance(self.pack, int) or self.pack < 1 or (self.pack > 1 and self.critic != "mlp"):
+            raise HGymError(f"Setting 'pack' must be a whole number of at least 1, and above 1 only with critic "
+                            f"'mlp' (got pack {self.pack!r}, critic {self.critic!r}).")
         if self.ema_decay is not None and not 0 < self.ema_decay < 1:
             raise HGymError(f"Setting 'ema_decay' must be between 0 and 1, or empty (got {self.ema_decay!r}); "
                             "0.99 averages over about the last 100 steps.")
@@ -217,7 +224,7 @@ def auto_config(data: DataSize | None, time_budget: float) -> TrainConfig:
     longest = data.longest if data is not None else None
     return TrainConfig(
         epochs=AUTO_EPOCHS, batch_size=batch, hidden_dim=64, latent_dim=32, betas=(0.5, 0.9), lambda_corr=0.0,
-        critic="mlp", n_critic=1,
+        critic="mlp", n_critic=1, marginal_start=True,
         curriculum=None if longest is None else (longest,), static_head=data is None or data.static,
         present_rows_only=True,
         ema_decay=0.99, time_budget=time_budget, validation_every=AUTO_VALIDATION_EVERY)
@@ -237,6 +244,7 @@ def describe_choice(name: str, config: TrainConfig, data: DataSize | None) -> st
         ", ".join(str(length) for length in config.curriculum)
     extras = [label for flag, label in ((config.static_head, "static head"),
                                         (config.present_rows_only, "padding hidden from the critic"),
+                                        (config.marginal_start, "generator started at the marginals"),
                                         (config.ema_decay is not None, f"averaged generator ({config.ema_decay})"),
                                         (config.validation_every is not None,
                                          f"best generator by validation every {config.validation_every} steps"))

@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from hgym_core.data.encoding import LENGTH, PRESENT, Span
+from hgym_core.data.encoding import LENGTH, PRESENT, Span, rows_from_code
 from hgym_core.errors import HGymError
 
 
@@ -127,6 +127,11 @@ class Generator(nn.Module):
         """z ~ U(0, 1) of shape [batch, length, latent], drawn from ``generator`` on its device."""
         return uniform_noise(self.linear1.weight, (batch, length, self.latent_dim), generator)
 
+    @torch.no_grad()
+    def start_at_marginals(self, means: Tensor) -> None:
+        """Start from the data's marginals (``output_biases``); ``means`` [F]: each feature's mean."""
+        self.linear3.bias.copy_(output_biases(self.spans, means))
+
     def generate(self, batch: int, length: int, noise: torch.Generator) -> Tensor:
         """``batch`` encoded sequences of ``length`` steps [B, L, F], drawing z (then any Gumbel
         noise) from ``noise``."""
@@ -192,6 +197,18 @@ def feature_index(spans: Sequence[Span]) -> list[int]:
     return [i for span in spans for i in range(span.start, span.end)]
 
 
+def output_biases(spans: Sequence[Span], means: Tensor) -> Tensor:
+    """Output-layer biases that make an untrained generator emit the data's marginals: for each
+    one-hot block the log of its classes' shares, for each real the logit of its mean code. A
+    generator started there need not first climb out of one class (it used to begin with every
+    patient two rows long), so the seconds of a time budget go into the joint structure."""
+    bias = torch.empty(len(means), dtype=means.dtype)
+    for span in spans:
+        part = means[span.start:span.end].clamp(1e-4, 1 - 1e-4)
+        bias[span.start:span.end] = part.logit() if span.kind == "real" else part.log() - part.log().mean()
+    return bias
+
+
 def _mlp(width_in: int, hidden_dim: int, width_out: int) -> nn.Sequential:
     return nn.Sequential(nn.Linear(width_in, hidden_dim), nn.LeakyReLU(LEAKY_SLOPE),
                          nn.Linear(hidden_dim, hidden_dim), nn.LeakyReLU(LEAKY_SLOPE),
@@ -203,18 +220,19 @@ class StaticHeadGenerator(nn.Module):
     attribute generator, on Health Gym's sequence generator).
 
     A static head (two LeakyReLU layers over z_s ~ U(0, 1)) emits the static spans: static
-    variables, the first visit's time and, when lengths vary, the ``__length__`` block. Each step
+    variables, the first visit's time and, when lengths vary, the ``__length__`` channel. Each step
     of the sequence generator (Health Gym's bidirectional LSTM and dense layers) reads its own
     noise z_t and the static values, and emits the time-varying spans. ``__present__`` is not
-    generated but follows from the length: P(row t present) = P(length > t), so a synthetic
-    patient's rows never stop and restart, and its length is one draw per patient.
+    generated but follows from the length: row t is present when t < the patient's rows, so a
+    synthetic patient's rows never stop and restart, and its length is one draw per patient.
     """
 
     def __init__(self, spans: Sequence[Span], latent_dim: int = 128, hidden_dim: int = 128,
-                 gumbel_tau: float | None = None):
+                 gumbel_tau: float | None = None, max_length: int = 1):
         super().__init__()
         self.spans = list(spans)
         self.n_features = check_spans(spans)
+        self.max_length = max_length   # the longest patient: ``__length__`` codes 1..max_length rows
         self.latent_dim = latent_dim
         self.gumbel_tau = gumbel_tau
         static = [s for s in spans if s.static]
@@ -225,17 +243,25 @@ class StaticHeadGenerator(nn.Module):
                             "for this schema.")
         self.static_width = sum(s.n_classes for s in static)
         self.static_net = _mlp(latent_dim, hidden_dim, self.static_width)
-        self.static_output = OutputHead(packed(static))
+        self.static_output_spans, self.head_spans = packed(static), packed(temporal)
+        self.static_index, self.temporal_index = feature_index(static), feature_index(temporal)
+        self.static_output = OutputHead(self.static_output_spans)
         length = next((s for s in packed(static) if s.name == LENGTH), None)
-        self.length_slice = None if length is None or not derived else (length.start, length.end)
+        self.length_index = None if length is None or not derived else length.start
         self.lstm = nn.LSTM(latent_dim + self.static_width, hidden_dim, batch_first=True, bidirectional=True)
         self.linear1 = nn.Linear(2 * hidden_dim, hidden_dim)
         self.linear2 = nn.Linear(hidden_dim, hidden_dim)
-        self.head = OutputHead(packed(temporal))
+        self.head = OutputHead(self.head_spans)
         self.linear3 = nn.Linear(hidden_dim, self.head.n_features)
         # Outputs are produced as [temporal | static | present]; this puts them in the span layout.
         order = feature_index(temporal) + feature_index(static) + feature_index(derived)
         self.register_buffer("inverse_order", torch.argsort(torch.tensor(order, dtype=torch.long)), persistent=False)
+
+    @torch.no_grad()
+    def start_at_marginals(self, means: Tensor) -> None:
+        """Start from the data's marginals (``output_biases``); ``means`` [F]: each feature's mean."""
+        self.static_net[-1].bias.copy_(output_biases(self.static_output_spans, means[self.static_index]))
+        self.linear3.bias.copy_(output_biases(self.head_spans, means[self.temporal_index]))
 
     def generate(self, batch: int, length: int, noise: torch.Generator) -> Tensor:
         """[B, L, F]; draws z_s [B, latent] (and its Gumbel noise), then z [B, L, latent] (and its
@@ -248,10 +274,13 @@ class StaticHeadGenerator(nn.Module):
         h = F.leaky_relu(self.linear1(h), LEAKY_SLOPE)
         h = F.leaky_relu(self.linear2(h), LEAKY_SLOPE)
         parts = [self.head(self.linear3(h), gumbel), repeated]
-        if self.length_slice is not None:
-            # p[j] = P(length = j + 1); row t is present when length > t: the tail sum from j = t.
-            p = static[:, self.length_slice[0]:self.length_slice[1]]
-            present = p.flip(-1).cumsum(-1).flip(-1)[:, :length].clamp(0.0, 1.0)
+        if self.length_index is not None:
+            # Row t is present when t < the patient's rows, as decoding reads them. Detached: the
+            # length is learnt from the static critic (with the other static values); through the
+            # sequence critic it would learn to be short, since every row a patient does not have
+            # is one row fewer for that critic to find fault with (every patient had two rows).
+            rows = rows_from_code(static[:, self.length_index].detach(), self.max_length)
+            present = (torch.arange(length, device=rows.device)[None, :] < rows[:, None]).to(static.dtype)
             parts.append(torch.stack([1.0 - present, present], dim=-1))
         return torch.cat(parts, dim=-1).index_select(-1, self.inverse_order)
 
@@ -260,11 +289,11 @@ class StaticCritic(nn.Module):
     """The static values of a patient [B, S] -> a score [B] (DoppelGANger's attribute discriminator):
     it judges the joint distribution of the static variables and lengths on its own."""
 
-    def __init__(self, spans: Sequence[Span], hidden_dim: int = 128):
+    def __init__(self, spans: Sequence[Span], hidden_dim: int = 128, pack: int = 1):
         super().__init__()
         static = [s for s in spans if s.static]
         self.register_buffer("index", torch.tensor(feature_index(static), dtype=torch.long), persistent=False)
-        self.net = _mlp(len(self.index), hidden_dim, 1)
+        self.net = _mlp(pack * len(self.index), hidden_dim, 1)
 
     def select(self, x: Tensor) -> Tensor:
         """The static features [B, S] of encoded sequences [B, L, F] (they repeat at every step)."""
@@ -274,10 +303,12 @@ class StaticCritic(nn.Module):
         return self.net(static).squeeze(-1)
 
 
-def build_generator(spans: Sequence[Span], config) -> nn.Module:
-    """The generator ``config`` (a TrainConfig) asks for: Health Gym's, or the static-head one."""
-    kind = StaticHeadGenerator if config.static_head else Generator
-    return kind(spans, config.latent_dim, config.hidden_dim, config.gumbel_tau)
+def build_generator(spans: Sequence[Span], config, max_length: int) -> nn.Module:
+    """The generator ``config`` (a TrainConfig) asks for: Health Gym's, or the static-head one for
+    patients of at most ``max_length`` rows."""
+    if config.static_head:
+        return StaticHeadGenerator(spans, config.latent_dim, config.hidden_dim, config.gumbel_tau, max_length)
+    return Generator(spans, config.latent_dim, config.hidden_dim, config.gumbel_tau)
 
 
 class Critic(nn.Module):
@@ -334,15 +365,16 @@ class SequenceMLPCritic(nn.Module):
     length, for real and generated sequences alike.
     """
 
-    def __init__(self, spans: Sequence[Span], hidden_dim: int, length: int, static_head: bool = False):
+    def __init__(self, spans: Sequence[Span], hidden_dim: int, length: int, static_head: bool = False,
+                 pack: int = 1):
         super().__init__()
-        self.n_features = check_spans(spans)
+        self.n_features = check_spans(spans) * pack   # PacGAN: ``pack`` patients side by side (wgan.packed)
         self.length = length
         self.net = nn.Sequential(nn.Linear(length * self.n_features, hidden_dim), nn.LeakyReLU(LEAKY_SLOPE),
                                  nn.Linear(hidden_dim, hidden_dim), nn.LeakyReLU(LEAKY_SLOPE),
                                  nn.Linear(hidden_dim, hidden_dim), nn.LeakyReLU(LEAKY_SLOPE),
                                  nn.Linear(hidden_dim, 1))
-        self.static = StaticCritic(spans, hidden_dim) if static_head else None
+        self.static = StaticCritic(spans, hidden_dim, pack) if static_head else None
 
     def forward(self, x: Tensor, twice_differentiable: bool = False) -> Tensor:
         if x.shape[1] > self.length:
@@ -356,5 +388,5 @@ def build_critic(spans: Sequence[Span], config, length: int) -> nn.Module:
     """The critic ``config`` (a TrainConfig) asks for: Health Gym's LSTM critic, or the MLP critic
     over sequences of ``length`` steps."""
     if config.critic == "mlp":
-        return SequenceMLPCritic(spans, config.hidden_dim, length, config.static_head)
+        return SequenceMLPCritic(spans, config.hidden_dim, length, config.static_head, config.pack)
     return Critic(spans, config.hidden_dim, config.static_head)

@@ -76,10 +76,21 @@ def select_patients(cohort: EncodedCohort, max_patients: int | None, seed: int) 
 
 
 @torch.no_grad()
-def update_average(average: torch.nn.Module, generator: torch.nn.Module, decay: float) -> None:
-    """average <- decay · average + (1 − decay) · generator, parameter by parameter."""
+def update_average(average: torch.nn.Module, generator: torch.nn.Module, decay: float, updates: int) -> None:
+    """average <- d · average + (1 − d) · generator, parameter by parameter, after ``updates`` updates.
+
+    d = min(decay, (1 + updates) / (10 + updates)): early on the average follows the generator
+    closely (it would otherwise hold on to the random start for hundreds of steps), later it
+    averages over about 1 / (1 − decay) steps."""
+    d = min(decay, (1 + updates) / (10 + updates))
     for kept, current in zip(average.parameters(), generator.parameters()):
-        kept.lerp_(current, 1.0 - decay)
+        kept.lerp_(current, 1.0 - d)
+
+
+def feature_means(cohort: EncodedCohort) -> torch.Tensor:
+    """Each encoded feature's mean over the rows patients have (padding left out)."""
+    present = torch.arange(cohort.data.shape[1])[None, :] < cohort.lengths[:, None]
+    return cohort.data.cpu()[present].mean(dim=0)
 
 
 def batch_seed(seed: int, epoch: int, length: int) -> int:
@@ -111,8 +122,10 @@ class Trainer:
         # (the dashboard's other threads share it).
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(config.seed)
-            self.generator = build_generator(encoder.spans, config).to(self.device)
+            self.generator = build_generator(encoder.spans, config, encoder.max_length).to(self.device)
             self.critic = build_critic(encoder.spans, config, longest).to(self.device)
+        if config.marginal_start:
+            self.generator.start_at_marginals(feature_means(self.cohort).to(self.device))
         # The averaged generator, when asked for: updated after every generator step, sampled from.
         self.average = None if config.ema_decay is None else copy.deepcopy(self.generator).requires_grad_(False)
         self.padding = Padding.of(encoder.spans) if config.present_rows_only else None
@@ -247,7 +260,7 @@ class Trainer:
                     position.step += 1
                     self.last_metrics = {name: getattr(event, name) for name in LOSS_COLUMNS}
                     if self.average is not None:
-                        update_average(self.average, self.generator, config.ema_decay)
+                        update_average(self.average, self.generator, config.ema_decay, position.step)
                     if self.validator is not None and self.validator.due(position.step):
                         self._validate(log)
                     self.seconds += time.perf_counter() - started

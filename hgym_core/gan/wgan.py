@@ -11,6 +11,7 @@ Random draws all come from one ``torch.Generator`` in a fixed order (per critic 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -123,6 +124,19 @@ class StepMetrics:
         return self.d_real - self.d_fake
 
 
+def packed(x: Tensor, pack: int) -> Tensor:
+    """PacGAN: ``pack`` samples side by side as one, so the critic judges them together and can
+    see a generator that makes the same patient again and again (mode collapse). [B, ..., F] ->
+    [B // pack, ..., pack·F]; a remainder is left out (a batch smaller than ``pack`` is repeated)."""
+    if pack == 1:
+        return x
+    if x.shape[0] < pack:
+        x = x.repeat(math.ceil(pack / x.shape[0]), *([1] * (x.dim() - 1)))
+    x = x[: x.shape[0] - x.shape[0] % pack]
+    groups = x.reshape(x.shape[0] // pack, pack, *x.shape[1:])   # [B/p, p, ..., F]
+    return groups.movedim(1, -2).flatten(-2)                     # [B/p, ..., p·F]
+
+
 def static_penalty(critic: StaticCritic, real: Tensor, fake: Tensor, lambda_gp: float,
                    noise: torch.Generator) -> Tensor:
     """The gradient penalty of the static critic, on static values [B, S] (one α per patient)."""
@@ -134,7 +148,7 @@ def static_penalty(critic: StaticCritic, real: Tensor, fake: Tensor, lambda_gp: 
 
 def critic_losses(
     generator: nn.Module, critic: Critic, real: Tensor, lambda_gp: float, noise: torch.Generator,
-    padding: Padding | None = None, static_weight: float = 1.0,
+    padding: Padding | None = None, static_weight: float = 1.0, pack: int = 1,
 ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     """(L_D, GP, mean D(real), mean D(fake)) for one critic update; draws z then α (then the static
     critic's α). With a static critic, L_D adds ``static_weight`` x its own WGAN-GP loss."""
@@ -145,15 +159,18 @@ def critic_losses(
         fake = generator.generate(batch, length, noise)
     if padding is not None:
         real, fake = padding.apply(real), padding.apply(fake)
+    static_real = None if critic.static is None else packed(critic.static.select(real), pack)
+    static_fake = None if critic.static is None else packed(critic.static.select(fake), pack)
+    real, fake = packed(real, pack), packed(fake, pack)
     # One call scores real and fake together: twice the batch, half the kernel launches.
     scores = critic(torch.cat([real, fake]))
-    d_real, d_fake = scores[:batch].mean(), scores[batch:].mean()
+    half = real.shape[0]
+    d_real, d_fake = scores[:half].mean(), scores[half:].mean()
     gp = gradient_penalty(critic, real, fake, lambda_gp, noise)
     loss = d_fake - d_real + gp
     if critic.static is not None:
-        static_real, static_fake = critic.static.select(real), critic.static.select(fake)
         static_scores = critic.static(torch.cat([static_real, static_fake]))
-        loss = loss + static_weight * (static_scores[batch:].mean() - static_scores[:batch].mean()
+        loss = loss + static_weight * (static_scores[half:].mean() - static_scores[:half].mean()
                                        + static_penalty(critic.static, static_real, static_fake, lambda_gp, noise))
     return loss, gp, d_real, d_fake
 
@@ -169,6 +186,7 @@ def generator_losses(
     noise: torch.Generator,
     padding: Padding | None = None,
     static_weight: float = 1.0,
+    pack: int = 1,
 ) -> tuple[Tensor, Tensor]:
     """(L_G, L_corr) for one generator update; draws z, then u when capping. With ``padding`` the
     correlation counts each row by P(present); with a static critic its score joins the loss."""
@@ -178,9 +196,9 @@ def generator_losses(
         weights, fake = padding.weights(fake), padding.apply(fake)
     cap = torch.rand((), generator=noise, device=noise.device, dtype=fake.dtype) if corr_cap else None
     corr = correlation_loss(correlation_matrix(fake, weights), real_corr, cap)
-    loss = -critic(fake).mean() + lambda_corr * corr
+    loss = -critic(packed(fake, pack)).mean() + lambda_corr * corr
     if critic.static is not None:
-        loss = loss - static_weight * critic.static(critic.static.select(fake)).mean()
+        loss = loss - static_weight * critic.static(packed(critic.static.select(fake), pack)).mean()
     return loss, corr
 
 
@@ -201,7 +219,7 @@ def train_iteration(
     critic.train()
     for _ in range(config.n_critic):
         d_loss, gp, d_real, d_fake = critic_losses(generator, critic, real, config.lambda_gp, noise, padding,
-                                                   config.static_weight)
+                                                   config.static_weight, config.pack)
         d_opt.zero_grad(set_to_none=True)
         d_loss.backward()
         d_opt.step()
@@ -213,7 +231,7 @@ def train_iteration(
         batch, length, _ = real.shape
         g_loss, corr = generator_losses(
             generator, critic, batch, length, real_corr, config.lambda_corr, config.corr_cap, noise, padding,
-            config.static_weight,
+            config.static_weight, config.pack,
         )
         g_opt.zero_grad(set_to_none=True)
         g_loss.backward()
