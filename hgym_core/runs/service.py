@@ -69,11 +69,22 @@ def start_run(folder: Folder, config: TrainConfig, source: dict, table: pd.DataF
 
 def plan(table: pd.DataFrame, schema: Schema, config: TrainConfig) -> tuple[PatientCounts, TrainingSchedule]:
     """How many patients a new run of ``config`` on ``table`` trains on and keeps out, and its steps
-    (the same split ``Synthesizer.fit`` makes). HGymError listing every problem of the table."""
+    (the same split ``Synthesizer.fit`` makes). HGymError listing every problem of the table, or
+    naming a curriculum longer than the training patients."""
+    counts, longest = training_side(table, schema, config)
+    if config.curriculum and max(config.curriculum) > longest:
+        raise HGymError(f"Setting 'curriculum' asks for length {max(config.curriculum)}, but the longest patient "
+                        f"trained on has {longest} time steps; use lengths up to {longest}, or leave the "
+                        "curriculum empty for the automatic one.")
+    return counts, TrainingSchedule.plan(config, counts.trained, longest)
+
+
+def training_side(table: pd.DataFrame, schema: Schema, config: TrainConfig) -> tuple[PatientCounts, int]:
+    """The patients a run of ``config`` trains on and keeps out, and the most time steps a patient of
+    the training side has (the longest curriculum length it can train)."""
     rows_per_patient = check(table, schema).groupby(schema.id_column, sort=False).size()
     split = PatientSplit.of(rows_per_patient.index, config.holdout, config.seed)
-    counts = planned_counts(len(rows_per_patient), config)
-    return counts, TrainingSchedule.plan(config, counts.trained, int(rows_per_patient.loc[split.train].max()))
+    return planned_counts(len(rows_per_patient), config), int(rows_per_patient.loc[split.train].max())
 
 
 def continue_run(folder: Folder, epochs: int | None = None, settings: dict | None = None,
