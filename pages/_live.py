@@ -23,6 +23,7 @@ from hgym_core.gan.events import LOSS_SERIES, METRIC_COLUMNS
 from hgym_core.runs.jobs import ACTIVE, JobRegistry, TrainingJob
 from hgym_core.plots import REAL_COLOUR, SYNTHETIC_COLOUR, curriculum_changes, downsample_indices
 from pages import _format as fmt
+from pages._session import Live
 
 MAX_POINTS = 2000
 MAX_MARKERS = 36   # beyond this many L changes the rules would hide the curves
@@ -36,19 +37,17 @@ SERIES_NAMES = {name: series.short for name, series in LOSS_SERIES.items()}
 COLOURS = {"d_real": REAL_COLOUR, "d_fake": SYNTHETIC_COLOUR}
 WATCH_SECONDS = 2
 ENDED_LINKS = ("finished", "stopped")   # a run with a checkpoint to compare and sample from
-HISTORY = "live_history"   # session key: (id of the job, {column: values}) already copied
-CHARTS = "live_charts"     # session key: ((id of the job, steps), [(curve data, chart spec)])
 
 
 def job_history(job: TrainingJob):
     """The job's snapshot, with the full history kept in session state and extended by new steps."""
-    owner, history = st.session_state.get(HISTORY, (None, None))
+    owner, history = Live.history.get((None, None))
     if owner != id(job):
         history = {column: [] for column in METRIC_COLUMNS}
     snap = job.snapshot(history_from=len(history["step"]))
     for column, values in snap.history.items():
         history[column].extend(values)
-    st.session_state[HISTORY] = (id(job), history)
+    Live.history.set((id(job), history))
     return snap, history
 
 
@@ -57,17 +56,17 @@ def draw_panel(job: TrainingJob) -> None:
     fraction = min(1.0, snap.step / snap.steps_target) if snap.steps_target else 0.0
     rate = f"{snap.steps_per_second:.2f} steps/s" if snap.steps_per_second else "– steps/s"
     state = {"stopping": "stopping: saving a checkpoint…"}.get(snap.status, snap.status)
-    st.progress(fraction, text=f"**{snap.name}** · {state} · epoch {snap.epoch}/{snap.epochs_target} · "
+    st.progress(fraction, text=f"**{fmt.plain(snap.name)}** · {state} · epoch {snap.epoch}/{snap.epochs_target} · "
                                f"L={snap.length} · step {snap.step}/{snap.steps_target} · "
                                f"elapsed {fmt.duration(snap.elapsed_seconds)} · "
                                f"ETA {fmt.duration(snap.eta_seconds)} · {rate}")
     if snap.error:
-        st.error(snap.error)
+        st.error(fmt.plain(snap.error))
     if snap.status in ENDED_LINKS:
         compare, generate = st.columns(2)
-        compare.page_link("pages/compare.py", label=f"Compare '{snap.name}' with the real data",
+        compare.page_link("pages/compare.py", label=f"Compare '{fmt.plain(snap.name)}' with the real data",
                           icon=":material/compare:")
-        generate.page_link("pages/generate.py", label=f"Generate patients from '{snap.name}'",
+        generate.page_link("pages/generate.py", label=f"Generate patients from '{fmt.plain(snap.name)}'",
                            icon=":material/download:")
     if snap.last:
         st.caption(f"Step {snap.step}: " + " · ".join(f"{SERIES_NAMES[name]} {fmt.number(snap.last[name])}"
@@ -89,10 +88,10 @@ def draw_curves(history: dict, owner: int) -> None:
         st.info("Waiting for the first training step…")
         return
     key = (owner, len(history["step"]))
-    cached_key, charts = st.session_state.get(CHARTS, (None, None))
+    cached_key, charts = Live.charts.get((None, None))
     if cached_key != key:
         charts = _charts(history)
-        st.session_state[CHARTS] = (key, charts)
+        Live.charts.set((key, charts))
     for box, (data, spec) in zip(st.columns(len(charts)), charts):
         box.vega_lite_chart(data, spec, width="stretch")
 
