@@ -6,7 +6,9 @@ the history it already has in session state, so each update copies only the new 
 curves are small Vega-Lite charts: plotly's subplot machinery alone costs ~100 ms a figure,
 more than the whole update may take. Each curve keeps at most 2,000 points
 (``plots.downsample_indices`` keeps every bucket's extremes, so spikes and the curriculum
-saw-tooth survive) and dotted rules mark each change of the curriculum length L.
+saw-tooth survive) and dotted rules mark each change of the curriculum length L. The charts'
+specs never change while a job trains (the L marks are rows of the data, every axis range an
+expression over the rows), so the browser keeps each Vega view and only swaps its rows.
 
 While no job trains, ``watch_jobs`` looks at the registry every few seconds (memory only) and
 reruns the page when a job starts or ends in another tab, so no tab keeps offering Start
@@ -98,53 +100,84 @@ def draw_curves(history: dict, owner: int) -> None:
 
 def _charts(history: dict) -> list[tuple[pd.DataFrame, dict]]:
     steps = np.asarray(history["step"], dtype=float)
-    changes = curriculum_changes(pd.DataFrame({"step": steps, "length": history["length"]}))
-    rules = changes.to_dict("records") if len(changes) - 1 <= MAX_MARKERS else []
+    marks = _curriculum_marks(steps, history["length"])
     columns = [(PANELS[j], PANELS[j + 3]) for j in range(3)]   # the 3 x 2 grid in reading order
-    return [(_curves(steps, history, [name for _, series in panels for name in series]),
-             {"vconcat": [_spec(title, series, rules) for title, series in panels],
+    return [(_chart_data(steps, history, [name for _, series in panels for name in series], marks),
+             {"params": [STEPS_EXTENT, *(_extent_param(index, series) for index, (_, series) in enumerate(panels))],
+              "vconcat": [_spec(index, title, series) for index, (title, series) in enumerate(panels)],
               "resolve": {"scale": {"color": "independent"}, "legend": {"color": "independent"}},
               # Streamlit pads a concat of layers instead (its axes would overflow the column).
               "autosize": {"type": "fit-x", "contains": "padding"}})
             for panels in columns]
 
 
-def _curves(steps: np.ndarray, history: dict, series: list[str]) -> pd.DataFrame:
+def _curriculum_marks(steps: np.ndarray, lengths) -> pd.DataFrame:
+    """One row per change of L (the start included): its step, "L=…" for the rule's tooltip, and the
+    same as a label while few enough to read; no rows once they would hide the curves."""
+    changes = curriculum_changes(pd.DataFrame({"step": steps, "length": lengths}))
+    if len(changes) - 1 > MAX_MARKERS:
+        return pd.DataFrame({"step": [], "rule": [], "label": []})
+    rules = [f"L={length:g}" for length in changes["length"]]
+    return pd.DataFrame({"step": changes["step"], "rule": rules,
+                         "label": rules if len(changes) <= MAX_LABELS else [None] * len(rules)})
+
+
+def _chart_data(steps: np.ndarray, history: dict, series: list[str], marks: pd.DataFrame) -> pd.DataFrame:
+    """One chart's rows: each series' downsampled finite points in a column of its own, named as the
+    legend names it (one value a row), then the curriculum marks. Each layer takes its rows."""
     parts = []
     for name in series:
         values = np.asarray(history[name], dtype=float)
         finite = np.flatnonzero(np.isfinite(values))
         keep = finite[downsample_indices(values[finite], MAX_POINTS)]
-        parts.append(pd.DataFrame({"step": steps[keep], "value": values[keep], "series": SERIES_NAMES[name]}))
-    return pd.concat(parts, ignore_index=True)
+        parts.append(pd.DataFrame({"step": steps[keep], SERIES_NAMES[name]: values[keep]}))
+    return pd.concat([*parts, marks], ignore_index=True)
 
 
-def _spec(title: str, series: tuple[str, ...], rules: list[dict]) -> dict:
+# Every scale's domain comes from an expression over the chart's data, not from the data flow: a
+# Vega view computes a data-driven domain before Streamlit inserts the rows, and warns ("Infinite
+# extent for field ...") for each such scale of each view it makes. With no row yet an expression
+# gives [0, 1].
+DATA = "data('source')"   # the rows Streamlit gives the chart (st.vega_lite_chart's data)
+STEPS_EXTENT = {"name": "steps", "expr": f"extent(pluck({DATA}, 'step'))"}
+
+
+def _extent_param(index: int, series: tuple[str, ...]) -> dict:
+    extents = [f"extent(pluck({DATA}, '{SERIES_NAMES[name]}'))" for name in series]
+    low = f"min({', '.join(extent + '[0]' for extent in extents)})"
+    high = f"max({', '.join(extent + '[1]' for extent in extents)})"
+    return {"name": f"values{index}", "expr": f"[{low}, {high}]"}
+
+
+def _domain(param: str) -> dict:
+    return {"expr": f"isFinite({param}[0]) && isFinite({param}[1]) ? {param} : [0, 1]"}
+
+
+def _spec(index: int, title: str, series: tuple[str, ...]) -> dict:
     names = [SERIES_NAMES[name] for name in series]
     colours = [COLOURS.get(name, "#555555") for name in series]
+    x = {"field": "step", "type": "quantitative", "title": "generator step", "scale": {"domain": _domain("steps")}}
     line = {
-        "transform": [{"filter": {"field": "series", "oneOf": names}}],   # the column's data holds two panels
+        "transform": [{"fold": names, "as": ["series", "value"]}, {"filter": "isValid(datum.value)"}],
         "mark": {"type": "line", "strokeWidth": 1.2, "clip": True},
         "encoding": {
-            "x": {"field": "step", "type": "quantitative", "title": "generator step"},
-            "y": {"field": "value", "type": "quantitative", "title": None, "scale": {"zero": False}},
+            "x": x,
+            "y": {"field": "value", "type": "quantitative", "title": None,
+                  "scale": {"domain": _domain(f"values{index}"), "nice": True}},
             "color": {"field": "series", "type": "nominal", "scale": {"domain": names, "range": colours},
                       # Above the plot, not over it: the curves fill the plot's corners too.
                       "legend": {"orient": "top", "direction": "horizontal", "title": None}
                       if len(series) > 1 else None},
         },
     }
-    layers = [line]
-    if rules:
-        marks = {"values": [{"step": r["step"], "label": f"L={r['length']:g}"} for r in rules]}
-        layers.append({"data": marks, "mark": {"type": "rule", "strokeDash": [2, 3], "color": "#999999"},
-                       "encoding": {"x": {"field": "step", "type": "quantitative"},
-                                    "tooltip": {"field": "label", "type": "nominal"}}})
-        if len(rules) <= MAX_LABELS:
-            layers.append({"data": marks, "mark": {"type": "text", "align": "left", "baseline": "top", "dx": 2,
-                                                   "y": 0, "fontSize": 9, "color": "#666666"},
-                           "encoding": {"x": {"field": "step", "type": "quantitative"}, "text": {"field": "label"}}})
-    return {"title": {"text": title, "fontSize": 13}, "height": 200, "layer": layers}
+    rule = {"transform": [{"filter": "isValid(datum.rule)"}],
+            "mark": {"type": "rule", "strokeDash": [2, 3], "color": "#999999"},
+            "encoding": {"x": x, "tooltip": {"field": "rule", "type": "nominal"}}}
+    label = {"transform": [{"filter": "isValid(datum.label)"}],
+             "mark": {"type": "text", "align": "left", "baseline": "top", "dx": 2, "y": 0, "fontSize": 9,
+                      "color": "#666666"},
+             "encoding": {"x": x, "text": {"field": "label"}}}
+    return {"title": {"text": title, "fontSize": 13}, "height": 200, "layer": [line, rule, label]}
 
 
 @st.fragment(run_every="1s")
