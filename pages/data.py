@@ -22,29 +22,31 @@ from pages._schema_table import schema_to_table, table_to_schema
 from pages._session import Data
 from pages._summary import table_summary
 
+# Widths in pixels that show every header whole beside its edit icon ("Transform" was cut at
+# "small"); on a 1400 px wide window the categories, last, scroll into view.
 EDITOR_COLUMNS = {
     "variable": st.column_config.TextColumn("Variable", help="The column's name in the table"),
-    "kind": st.column_config.SelectboxColumn("Kind", options=KINDS, required=True, width=110,
+    "kind": st.column_config.SelectboxColumn("Kind", options=KINDS, required=True, width=95,
                                              help="numeric, binary (2 labels) or categorical"),
-    "static": st.column_config.CheckboxColumn("Static", width=70, help="Constant within a patient (e.g. Gender)"),
+    "static": st.column_config.CheckboxColumn("Static", width=75, help="Constant within a patient (e.g. Gender)"),
     "transform": st.column_config.SelectboxColumn(
-        "Transform", options=TRANSFORMS, required=False, width=100,   # blank for labels
+        "Transform", options=TRANSFORMS, required=False, width=105,   # blank for labels
         help="Numeric only: boxcox (Health Gym's), minmax or log, before scaling to [0, 1]; blank for binary and "
              "categorical variables"),
     "points": st.column_config.TextColumn(
-        "Point values", width=110,
+        "Point values", width=115,
         help="Numeric only: exact values that hold many rows (a dose of 0, a set rate), separated by commas; "
              "synthetic values land on them exactly. Empty: none"),
     "held": st.column_config.CheckboxColumn(
-        "Held", width=60, help="Numeric only: the value is held until changed (a regimen, an infusion rate); "
+        "Held", width=70, help="Numeric only: the value is held until changed (a regimen, an infusion rate); "
                                "synthetic patients repeat it exactly between changes"),
-    "min": st.column_config.NumberColumn("Min", width=80, help="Numeric only: synthetic values never go below it "
+    "min": st.column_config.NumberColumn("Min", width=65, help="Numeric only: synthetic values never go below it "
                                                                "(empty: the smallest value in the data)"),
-    "max": st.column_config.NumberColumn("Max", width=80, help="Numeric only: synthetic values never go above it "
+    "max": st.column_config.NumberColumn("Max", width=65, help="Numeric only: synthetic values never go above it "
                                                                "(empty: the largest value in the data)"),
-    "unit": st.column_config.TextColumn("Unit", width=90, help="Shown on axes only"),
+    "unit": st.column_config.TextColumn("Unit", width=80, help="Shown on axes only"),
     "categories": st.column_config.TextColumn(
-        "Categories", width="large",
+        "Categories", width="medium",
         help="Binary/categorical: the labels in order, separated by commas. The model and every figure use "
              "this order: type the labels in another order to change it (an ordinal scale: none, mild, "
              "moderate, severe). Empty: the table's labels"),
@@ -184,7 +186,7 @@ def _saved_uploads() -> None:
 
 
 def _schema_section(dataset: data.Dataset) -> str:
-    """The schema line, the id/time pickers, the editor and the checks; returns the schema's JSON."""
+    """The schema line, the id/time pickers, the checks and the editor; returns the schema's JSON."""
     st.header("Schema")
     schema = dataset.schema
     token = (dataset.token, Data.schema_version.get(0))   # the widgets restart with each new schema
@@ -193,12 +195,8 @@ def _schema_section(dataset: data.Dataset) -> str:
                 + " · ".join(f"**{plain(v.name)}** ({v.kind})" for v in schema.variables))
     _column_pickers(dataset, token)
     Data.message.show("schema")
-    editor, checks = st.columns([5, 2])
-    with editor:
-        schema_json = _schema_editor(dataset, token)
-    with checks:
-        _checks(dataset)
-    return schema_json
+    _checks(dataset)   # above the editor, which takes the page's width: every column in view
+    return _schema_editor(dataset, token)
 
 
 def _column_pickers(dataset: data.Dataset, token: tuple) -> None:
@@ -235,7 +233,7 @@ def _schema_editor(dataset: data.Dataset, token: tuple) -> str:
 
 
 def _checks(dataset: data.Dataset) -> None:
-    st.subheader("Checks")
+    st.subheader("Checks", anchor=False)
     found = data.problems(dataset)
     errors = data.blocking(found)
     if errors:
