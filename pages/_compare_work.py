@@ -19,7 +19,7 @@ from hgym_core.evaluation import GROUPS, EvaluationSettings, Report, collapsed_v
 from hgym_core.data.schema import Schema, check
 from pages import _format as fmt
 from pages._datasets import table_for_run
-from pages._figures import fixed_log_axis
+from pages._figures import fixed_log_axis, plain_figure
 from pages._progress import ProgressBar
 from pages._run_picker import synthesizer_for
 from pages._session import Compare
@@ -87,7 +87,7 @@ def compare(run: RunSummary, n_patients: int, seed: int, model_scores: bool) -> 
             "no_reference": sorted(set(report.overview().loc[lambda f: f["reference"].isna(), "score"])),
             "collapsed": [str(found) for found in collapsed_variables(real, synthetic, schema)],
             "dose_lines": dose_lines(report.details),
-            "dcr": plots.dcr_histogram_figure(privacy["dcr_train"], privacy.get("dcr_holdout"))
+            "dcr": plain_figure(plots.dcr_histogram_figure(privacy["dcr_train"], privacy.get("dcr_holdout")))
             if privacy.get("dcr_train") is not None else None,
             "dcr_share": next((score for score in report.scores if score.name == "DCR share"), None),
             "holdout": holdout, "no_holdout": NO_HOLDOUT if holdout is None else None,
@@ -129,7 +129,7 @@ def scores_for_display(frame: pd.DataFrame, report: Report, schema: Schema) -> p
 
 def figures(real: pd.DataFrame, synthetic: pd.DataFrame, schema: Schema) -> dict:
     """Every variable's distribution and over-time figure (on/off bands for dose-like numeric
-    variables), and the correlation heatmaps."""
+    variables), and the correlation heatmaps; names and labels from the data drawn as typed."""
     drawn = {"correlations": plots.correlation_heatmaps_figure(real, synthetic, schema)}
     doses = plots.dose_like_variables(real, schema)
     for variable in schema.variables:
@@ -142,4 +142,4 @@ def figures(real: pd.DataFrame, synthetic: pd.DataFrame, schema: Schema) -> dict
             drawn[("over time", name)] = plots.time_band_figure(real, synthetic, schema, name, log_y=log)
         elif not variable.static:   # a static variable's shares are flat over time
             drawn[("over time", name)] = plots.category_share_over_time_figure(real, synthetic, schema, name)
-    return drawn
+    return {key: plain_figure(figure) for key, figure in drawn.items()}

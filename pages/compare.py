@@ -8,6 +8,7 @@ import torch
 from hgym_core import plots
 from hgym_core.errors import HGymError
 from pages import _compare_work as comparison
+from pages._figures import plain_figure
 from pages._format import plain, table_height
 from pages._run_picker import pick_run, trained_runs
 from pages._session import Compare
@@ -86,8 +87,9 @@ def _examples(result: dict, seed: int) -> None:
     if Compare.trajectory_variable.get() not in choices:
         Compare.trajectory_variable.set(choices[0])
     picked = st.selectbox("Variable", choices, key=Compare.trajectory_variable.key)
-    st.plotly_chart(plots.trajectories_comparison_figure(result["real"], result["synthetic"], schema, picked,
-                                                         n_patients=5, seed=seed), key=Compare.chart("examples").key)
+    figure = plots.trajectories_comparison_figure(result["real"], result["synthetic"], schema, picked, n_patients=5,
+                                                  seed=seed)
+    st.plotly_chart(plain_figure(figure), key=Compare.chart("examples").key)
 
 
 def _scores(result: dict) -> None:

@@ -15,7 +15,7 @@ from hgym_core.data.schema import KINDS, TIME_MODES, TRANSFORMS, Schema
 from hgym_core.data.schema_edits import CarriedEdits
 from hgym_core.errors import HGymError
 from pages import _datasets as data
-from pages._figures import column_log_axis
+from pages._figures import column_log_axis, plain_figure
 from pages._format import plain, table_height
 from pages._paths import data_dir
 from pages._schema_table import schema_to_table, table_to_schema
@@ -288,7 +288,7 @@ def _draw_trajectory(box, dataset: data.Dataset, rows, patient, variable: str) -
     except HGymError as problem:   # e.g. text in a numeric column: listed under Checks, not drawable
         box.warning(f"**{plain(variable)}** is not drawn: {plain(problem)}")
         return
-    box.plotly_chart(figure, key=Data.trajectory_chart(variable).key)
+    box.plotly_chart(plain_figure(figure), key=Data.trajectory_chart(variable).key)
 
 
 # --------------------------------------------------------------------------- page
