@@ -26,10 +26,6 @@ from hgym_core.runs.sources import demo_source, table_from_source
 from pages._paths import data_dir
 from pages._session import App
 
-__all__ = ["DEMO_PATIENTS", "DEMO_SEED", "Dataset", "accept_upload", "blocking", "carry_schema_edits",
-           "current_dataset", "demo_dataset", "load_saved_upload", "longest_patient", "problems", "saved_uploads",
-           "schema_path", "set_dataset", "set_schema", "table_for_run", "upload_label"]
-
 
 @dataclass(frozen=True)
 class Dataset:
@@ -179,12 +175,3 @@ def problems(dataset: Dataset) -> list[Problem]:
 def blocking(found: list[Problem]) -> list[Problem]:
     return [p for p in found if p.severity == "error"]
 
-
-@st.cache_data(max_entries=16, show_spinner=False)
-def _longest_patient(token: str, id_column: str, _frame: pd.DataFrame) -> int:
-    return int(_frame.groupby(id_column, sort=False).size().max())
-
-
-def longest_patient(dataset: Dataset) -> int:
-    """The most rows (time steps) any patient of the data has."""
-    return _longest_patient(dataset.token, dataset.schema.id_column, dataset.frame)

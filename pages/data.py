@@ -11,6 +11,7 @@ from dataclasses import replace
 import streamlit as st
 
 from hgym_core import plots
+from hgym_core.data.demo import DEMO_PATIENTS, DEMO_SEED
 from hgym_core.data.schema import KINDS, TIME_MODES, TRANSFORMS, Schema
 from hgym_core.data.schema_edits import CarriedEdits
 from hgym_core.errors import HGymError
@@ -164,8 +165,8 @@ def _demo_source() -> None:
     st.subheader("Built-in HIV cohort")
     st.caption("Simulated people on antiretroviral therapy, 60 months each, in the Health Gym schema. "
                "Simulated, not patient data.")
-    Data.demo_patients.setdefault(data.DEMO_PATIENTS)
-    Data.demo_seed.setdefault(data.DEMO_SEED)
+    Data.demo_patients.setdefault(DEMO_PATIENTS)
+    Data.demo_seed.setdefault(DEMO_SEED)
     st.number_input("Patients", min_value=10, max_value=100_000, step=100, key=Data.demo_patients.key)
     st.number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, key=Data.demo_seed.key)
     st.button("Load built-in cohort", on_click=_load_demo)
