@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8501
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test chromium benchmarks peers
+.PHONY: run test screenshots chromium benchmarks peers
 
 # Until a first script run, Streamlit serves the pages/ folder as a legacy multipage app, and a
 # first visit straight to a page's address (/training) shows "Page not found". One warm-up run,
@@ -34,6 +34,11 @@ run: $(VENV)/.runtime-installed
 
 test: $(VENV)/.dev-installed chromium
 	$(PY) -m pytest
+
+# The README's screenshots (docs/screenshots/), taken by the browser journey; `make test` writes them
+# to a temporary folder instead, so a clone's tracked images change only when asked.
+screenshots: $(VENV)/.dev-installed chromium
+	HGYM_SCREENSHOT_DIR=docs/screenshots $(PY) -m pytest tests/e2e/test_journey.py
 
 # Prints figures; not part of `make test` (timing belongs in benchmarks, not in tests).
 benchmarks: $(VENV)/.dev-installed

@@ -8,7 +8,8 @@ import streamlit as st
 
 st.set_page_config(page_title="Health Gym Studio", page_icon="🩺", layout="wide")
 
-# Each url_path differs from every file name in pages/ (helpers included, without their "_"):
+# Each url_path differs from every file name in pages/ (helpers included, without their "_"; nor
+# may a helper without its "_" be named like a page: pages/_data.py would clash with pages/data.py):
 # until a run has called st.navigation, Streamlit treats a pages/ folder as a legacy multipage
 # app and would otherwise run a page file directly, skipping this router (its sidebar and kept
 # settings) on a fresh server's first request. That request still gets a "Page not found"
@@ -28,7 +29,8 @@ page = st.navigation(PAGES)
 # Imported after st.navigation, which ends the legacy mode above: the warm-up run gets there
 # before torch and pandas have loaded (seconds on a cold start).
 from pages._sidebar import render_sidebar  # noqa: E402
-from pages._state import freeze_imported_objects, keep_settings  # noqa: E402
+from pages._server import freeze_imported_objects  # noqa: E402
+from pages._session import keep_settings  # noqa: E402
 
 freeze_imported_objects()
 keep_settings()

@@ -40,7 +40,7 @@ def panel_probe() -> None:
     import streamlit as st
 
     from pages._live import draw_panel
-    from pages._state import job_registry
+    from pages._server import job_registry
 
     job = job_registry().latest()
     started, cpu_started = time.perf_counter(), time.thread_time()
@@ -64,8 +64,10 @@ def measure_panel(updates: int, pause: float) -> tuple[list[float], list[float]]
 def measure_pages(dataset, rounds: int) -> dict[str, list[float]]:
     from streamlit.testing.v1 import AppTest
 
+    from pages._session import App
+
     app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    app.session_state["dataset"] = dataset
+    app.session_state[App.dataset.key] = dataset
     app.run()
     times: dict[str, list[float]] = {}
     for _ in range(rounds + 1):   # the first round warms the caches (schema checks, summaries)
@@ -101,7 +103,9 @@ def main() -> None:
     from hgym_core.gan.events import METRIC_COLUMNS
     from hgym_core.runs.tasks import fit_run
     from hgym_core.runs.training_process import in_subprocess
-    from pages._state import demo_dataset, job_registry, models_dir
+    from pages._datasets import demo_dataset
+    from pages._paths import models_dir
+    from pages._server import job_registry
 
     dataset = demo_dataset(args.patients, 0)
     config = preset("quick").replace(epochs=1000, cpu_threads=1)

@@ -2,7 +2,7 @@
 
 Builds the bomb in a temporary folder by streaming (never holding its text), then reports the
 peak RSS of two fresh processes that refuse it: one through the uploader's own path
-(``pages._state.accept_upload`` on the file's bytes, as the Data page calls it) and
+(``pages._datasets.accept_upload`` on the file's bytes, as the Data page calls it) and
 ``python -m hgym_core schema BOMB``. Target: each under 2 GB, with the default limits.
 
     .venv/bin/python benchmarks/hostile_input.py [--expands-to-gb 2] [--note-bytes 0]
@@ -30,7 +30,7 @@ UPLOAD = """
 import resource, sys, time
 from pathlib import Path
 from hgym_core.errors import HGymError
-from pages._state import accept_upload
+from pages._datasets import accept_upload
 imported = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 path = Path(sys.argv[1])
 started = time.perf_counter()

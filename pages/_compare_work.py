@@ -15,14 +15,15 @@ from hgym_core import plots
 from hgym_core.runs.folder import RunFolder
 from hgym_core.runs.listing import RunSummary
 from hgym_core.runs.patients import NO_HOLDOUT, sample_patients, training_and_holdout
-from hgym_core.data.demo import HIV_NUMERIC
 from hgym_core.evaluation import GROUPS, EvaluationSettings, Report, collapsed_variables, dose_lines, evaluate
 from hgym_core.data.schema import Schema, check
 from pages import _format as fmt
-from pages import _state as state
+from pages._datasets import table_for_run
+from pages._figures import fixed_log_axis, plain_figure
 from pages._progress import ProgressBar
+from pages._run_picker import synthesizer_for
+from pages._session import Compare
 
-RESULTS = "compare_results"
 KEEP_RESULTS = 3
 # The run's training patients scored (a seeded sample when it trained on more): enough for stable
 # scores, few enough that scoring takes seconds rather than minutes on a laptop CPU. The holdout
@@ -47,7 +48,7 @@ def result_key(run: RunSummary, n_patients: int, seed: int, model_scores: bool) 
 
 
 def stored(key: tuple) -> dict | None:
-    return st.session_state.get(RESULTS, {}).get(key)
+    return Compare.results.get({}).get(key)
 
 
 def panel_variables(schema: Schema) -> tuple[list[str], list[str]]:
@@ -61,14 +62,14 @@ def panel_variables(schema: Schema) -> tuple[list[str], list[str]]:
 def compare(run: RunSummary, n_patients: int, seed: int, model_scores: bool) -> dict:
     """Sample, score and draw, reporting each stage in an st.status box with one progress bar for
     sampling and scoring; returns the stored result."""
-    with st.status(f"Comparing {n_patients:,} synthetic patients from '{run.name}' with the real data…",
-                   expanded=True) as status:
+    with st.status(f"Comparing {n_patients:,} synthetic patients from '{fmt.plain(run.name)}' with the real "
+                   "data…", expanded=True) as status:
         started = time.perf_counter()
         st.write("Loading the run and the data it was trained on…")
-        synthesizer = state.synthesizer_for(run)
+        synthesizer = synthesizer_for(run)
         schema = synthesizer.schema
         folder = RunFolder(run.path)
-        real, holdout = training_and_holdout(folder, check(state.table_for_run(folder, run.info), schema))
+        real, holdout = training_and_holdout(folder, check(table_for_run(folder, run.info), schema))
         real = sample_patients(real, schema.id_column, REAL_PATIENTS, seed)
         bar = ProgressBar(f"Sampling {n_patients:,} synthetic patients (seed {seed})…")
         split = sampling_share(n_patients, model_scores)
@@ -86,8 +87,9 @@ def compare(run: RunSummary, n_patients: int, seed: int, model_scores: bool) -> 
             "no_reference": sorted(set(report.overview().loc[lambda f: f["reference"].isna(), "score"])),
             "collapsed": [str(found) for found in collapsed_variables(real, synthetic, schema)],
             "dose_lines": dose_lines(report.details),
-            "dcr": plots.dcr_histogram_figure(privacy["dcr_train"], privacy.get("dcr_holdout"))
+            "dcr": plain_figure(plots.dcr_histogram_figure(privacy["dcr_train"], privacy.get("dcr_holdout")))
             if privacy.get("dcr_train") is not None else None,
+            "dcr_share": next((score for score in report.scores if score.name == "DCR share"), None),
             "holdout": holdout, "no_holdout": NO_HOLDOUT if holdout is None else None,
             "sizes": (real[schema.id_column].nunique(), 0 if holdout is None else holdout[schema.id_column].nunique(),
                       n_patients),
@@ -103,7 +105,7 @@ def sampling_share(n_patients: int, model_scores: bool) -> float:
 
 
 def remember(key: tuple, result: dict) -> None:
-    results = st.session_state.setdefault(RESULTS, {})
+    results = Compare.results.setdefault({})
     results[key] = result
     for old in list(results)[:-KEEP_RESULTS]:
         del results[old]
@@ -127,12 +129,12 @@ def scores_for_display(frame: pd.DataFrame, report: Report, schema: Schema) -> p
 
 def figures(real: pd.DataFrame, synthetic: pd.DataFrame, schema: Schema) -> dict:
     """Every variable's distribution and over-time figure (on/off bands for dose-like numeric
-    variables), and the correlation heatmaps."""
+    variables), and the correlation heatmaps; names and labels from the data drawn as typed."""
     drawn = {"correlations": plots.correlation_heatmaps_figure(real, synthetic, schema)}
     doses = plots.dose_like_variables(real, schema)
     for variable in schema.variables:
         name = variable.name
-        log = True if name == "VL" and name in HIV_NUMERIC else None   # VL spans 5 decades: always log
+        log = fixed_log_axis(name)
         drawn[("distribution", name)] = plots.distribution_figure(real, synthetic, schema, name, log_x=log)
         if name in doses:
             drawn[("over time", name)] = plots.dose_bands_figure(real, synthetic, schema, name)
@@ -140,4 +142,4 @@ def figures(real: pd.DataFrame, synthetic: pd.DataFrame, schema: Schema) -> dict
             drawn[("over time", name)] = plots.time_band_figure(real, synthetic, schema, name, log_y=log)
         elif not variable.static:   # a static variable's shares are flat over time
             drawn[("over time", name)] = plots.category_share_over_time_figure(real, synthetic, schema, name)
-    return drawn
+    return {key: plain_figure(figure) for key, figure in drawn.items()}

@@ -1,13 +1,49 @@
-"""Small formatting helpers shared by the pages (durations, numbers, statuses)."""
+"""Small formatting helpers shared by the pages: text from files made safe for Markdown, durations,
+numbers, statuses."""
 
 from __future__ import annotations
 
 import math
+import re
 
 # Material icons: drawn from Streamlit's own font, so they show on every machine (emoji may not).
 STATUS_ICONS = {"created": ":material/radio_button_unchecked:", "running": ":green[:material/play_circle:]",
                 "stopping": ":orange[:material/pause_circle:]", "stopped": ":material/pause_circle:",
                 "finished": ":green[:material/check_circle:]", "failed": ":red[:material/error:]"}
+
+
+# The characters Streamlit's Markdown gives a meaning to anywhere in a line (CommonMark, GitHub's
+# extensions, its own directives): links and images [..](..), emphasis * _ ~, code `, LaTeX $, emoji,
+# icons and colours :smile: :material/x: :red[..], HTML and autolinks < &, tables |, the escape \;
+# and those that count only at a line's start: headings #, quotes >, lists - + 1. 1), rules and
+# underlined headings - = (each escaped there only, so "tiny-run" and "(40 patients)" stay as typed).
+ANYWHERE = re.compile(r"([\\`*_\[\]<&$:|~])")
+LINE_START = re.compile(r"^([ \t]*)([-+=#>])", re.MULTILINE)
+LIST_NUMBER = re.compile(r"^([ \t]*\d+)([.)])(?=\s|$)", re.MULTILINE)
+LINE_BREAKS = re.compile(r"\r\n|\r|\n")
+# Some rewrites work on the parsed text, where no escape reaches: web addresses (http://, www.) and
+# email addresses become links (GitHub's autolinks), :streamlit: Streamlit's logo, :material/x: an
+# icon, and "->", "<=", "--" (between spaces) arrows and dashes. An invisible word joiner (U+2060)
+# inside each keeps it as typed.
+WORD_JOINER = "\u2060"
+REWRITTEN_WORDS = re.compile(r"(?<=http:|ttps:)(?=//)|(?<=www)(?=\.)|(?<=@)|(?<=:)(?=streamlit:|material[_/]\w+:)",
+                             re.IGNORECASE)
+REWRITTEN_SIGNS = re.compile(r"(?:^|(?<=\s))(?=(?:<->|->|<-|--|>=|<=|~=)(?:\s|$))(.)", re.MULTILINE)
+
+
+def plain(text: object) -> str:
+    """``text`` (a column name, a label, a file or run name, a message quoting them) as Markdown that
+    shows exactly those characters and nothing else: no link, image, emoji, formula or formatting.
+
+    Special characters get a backslash (CommonMark's escape for ASCII punctuation, which also stops
+    the emoji and directive extensions and Streamlit's LaTeX detection), the rewrites no escape
+    stops get a word joiner, and each line break becomes a hard break, so a message's lines stay lines.
+    """
+    text = REWRITTEN_WORDS.sub(WORD_JOINER, str(text))
+    text = REWRITTEN_SIGNS.sub(lambda found: found.group(1) + WORD_JOINER, text)
+    text = ANYWHERE.sub(r"\\\1", text)
+    text = LIST_NUMBER.sub(r"\1\\\2", LINE_START.sub(r"\1\\\2", text))
+    return LINE_BREAKS.sub("  \n", text)
 
 
 def duration(seconds: float | None) -> str:

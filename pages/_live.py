@@ -6,7 +6,9 @@ the history it already has in session state, so each update copies only the new 
 curves are small Vega-Lite charts: plotly's subplot machinery alone costs ~100 ms a figure,
 more than the whole update may take. Each curve keeps at most 2,000 points
 (``plots.downsample_indices`` keeps every bucket's extremes, so spikes and the curriculum
-saw-tooth survive) and dotted rules mark each change of the curriculum length L.
+saw-tooth survive) and dotted rules mark each change of the curriculum length L. The charts'
+specs never change while a job trains (the L marks are rows of the data, every axis range an
+expression over the rows), so the browser keeps each Vega view and only swaps its rows.
 
 While no job trains, ``watch_jobs`` looks at the registry every few seconds (memory only) and
 reruns the page when a job starts or ends in another tab, so no tab keeps offering Start
@@ -23,6 +25,7 @@ from hgym_core.gan.events import LOSS_SERIES, METRIC_COLUMNS
 from hgym_core.runs.jobs import ACTIVE, JobRegistry, TrainingJob
 from hgym_core.plots import REAL_COLOUR, SYNTHETIC_COLOUR, curriculum_changes, downsample_indices
 from pages import _format as fmt
+from pages._session import Live
 
 MAX_POINTS = 2000
 MAX_MARKERS = 36   # beyond this many L changes the rules would hide the curves
@@ -36,19 +39,17 @@ SERIES_NAMES = {name: series.short for name, series in LOSS_SERIES.items()}
 COLOURS = {"d_real": REAL_COLOUR, "d_fake": SYNTHETIC_COLOUR}
 WATCH_SECONDS = 2
 ENDED_LINKS = ("finished", "stopped")   # a run with a checkpoint to compare and sample from
-HISTORY = "live_history"   # session key: (id of the job, {column: values}) already copied
-CHARTS = "live_charts"     # session key: ((id of the job, steps), [(curve data, chart spec)])
 
 
 def job_history(job: TrainingJob):
     """The job's snapshot, with the full history kept in session state and extended by new steps."""
-    owner, history = st.session_state.get(HISTORY, (None, None))
+    owner, history = Live.history.get((None, None))
     if owner != id(job):
         history = {column: [] for column in METRIC_COLUMNS}
     snap = job.snapshot(history_from=len(history["step"]))
     for column, values in snap.history.items():
         history[column].extend(values)
-    st.session_state[HISTORY] = (id(job), history)
+    Live.history.set((id(job), history))
     return snap, history
 
 
@@ -57,17 +58,17 @@ def draw_panel(job: TrainingJob) -> None:
     fraction = min(1.0, snap.step / snap.steps_target) if snap.steps_target else 0.0
     rate = f"{snap.steps_per_second:.2f} steps/s" if snap.steps_per_second else "– steps/s"
     state = {"stopping": "stopping: saving a checkpoint…"}.get(snap.status, snap.status)
-    st.progress(fraction, text=f"**{snap.name}** · {state} · epoch {snap.epoch}/{snap.epochs_target} · "
+    st.progress(fraction, text=f"**{fmt.plain(snap.name)}** · {state} · epoch {snap.epoch}/{snap.epochs_target} · "
                                f"L={snap.length} · step {snap.step}/{snap.steps_target} · "
                                f"elapsed {fmt.duration(snap.elapsed_seconds)} · "
                                f"ETA {fmt.duration(snap.eta_seconds)} · {rate}")
     if snap.error:
-        st.error(snap.error)
+        st.error(fmt.plain(snap.error))
     if snap.status in ENDED_LINKS:
         compare, generate = st.columns(2)
-        compare.page_link("pages/compare.py", label=f"Compare '{snap.name}' with the real data",
+        compare.page_link("pages/compare.py", label=f"Compare '{fmt.plain(snap.name)}' with the real data",
                           icon=":material/compare:")
-        generate.page_link("pages/generate.py", label=f"Generate patients from '{snap.name}'",
+        generate.page_link("pages/generate.py", label=f"Generate patients from '{fmt.plain(snap.name)}'",
                            icon=":material/download:")
     if snap.last:
         st.caption(f"Step {snap.step}: " + " · ".join(f"{SERIES_NAMES[name]} {fmt.number(snap.last[name])}"
@@ -89,63 +90,94 @@ def draw_curves(history: dict, owner: int) -> None:
         st.info("Waiting for the first training step…")
         return
     key = (owner, len(history["step"]))
-    cached_key, charts = st.session_state.get(CHARTS, (None, None))
+    cached_key, charts = Live.charts.get((None, None))
     if cached_key != key:
         charts = _charts(history)
-        st.session_state[CHARTS] = (key, charts)
+        Live.charts.set((key, charts))
     for box, (data, spec) in zip(st.columns(len(charts)), charts):
         box.vega_lite_chart(data, spec, width="stretch")
 
 
 def _charts(history: dict) -> list[tuple[pd.DataFrame, dict]]:
     steps = np.asarray(history["step"], dtype=float)
-    changes = curriculum_changes(pd.DataFrame({"step": steps, "length": history["length"]}))
-    rules = changes.to_dict("records") if len(changes) - 1 <= MAX_MARKERS else []
+    marks = _curriculum_marks(steps, history["length"])
     columns = [(PANELS[j], PANELS[j + 3]) for j in range(3)]   # the 3 x 2 grid in reading order
-    return [(_curves(steps, history, [name for _, series in panels for name in series]),
-             {"vconcat": [_spec(title, series, rules) for title, series in panels],
+    return [(_chart_data(steps, history, [name for _, series in panels for name in series], marks),
+             {"params": [STEPS_EXTENT, *(_extent_param(index, series) for index, (_, series) in enumerate(panels))],
+              "vconcat": [_spec(index, title, series) for index, (title, series) in enumerate(panels)],
               "resolve": {"scale": {"color": "independent"}, "legend": {"color": "independent"}},
               # Streamlit pads a concat of layers instead (its axes would overflow the column).
               "autosize": {"type": "fit-x", "contains": "padding"}})
             for panels in columns]
 
 
-def _curves(steps: np.ndarray, history: dict, series: list[str]) -> pd.DataFrame:
+def _curriculum_marks(steps: np.ndarray, lengths) -> pd.DataFrame:
+    """One row per change of L (the start included): its step, "L=…" for the rule's tooltip, and the
+    same as a label while few enough to read; no rows once they would hide the curves."""
+    changes = curriculum_changes(pd.DataFrame({"step": steps, "length": lengths}))
+    if len(changes) - 1 > MAX_MARKERS:
+        return pd.DataFrame({"step": [], "rule": [], "label": []})
+    rules = [f"L={length:g}" for length in changes["length"]]
+    return pd.DataFrame({"step": changes["step"], "rule": rules,
+                         "label": rules if len(changes) <= MAX_LABELS else [None] * len(rules)})
+
+
+def _chart_data(steps: np.ndarray, history: dict, series: list[str], marks: pd.DataFrame) -> pd.DataFrame:
+    """One chart's rows: each series' downsampled finite points in a column of its own, named as the
+    legend names it (one value a row), then the curriculum marks. Each layer takes its rows."""
     parts = []
     for name in series:
         values = np.asarray(history[name], dtype=float)
         finite = np.flatnonzero(np.isfinite(values))
         keep = finite[downsample_indices(values[finite], MAX_POINTS)]
-        parts.append(pd.DataFrame({"step": steps[keep], "value": values[keep], "series": SERIES_NAMES[name]}))
-    return pd.concat(parts, ignore_index=True)
+        parts.append(pd.DataFrame({"step": steps[keep], SERIES_NAMES[name]: values[keep]}))
+    return pd.concat([*parts, marks], ignore_index=True)
 
 
-def _spec(title: str, series: tuple[str, ...], rules: list[dict]) -> dict:
+# Every scale's domain comes from an expression over the chart's data, not from the data flow: a
+# Vega view computes a data-driven domain before Streamlit inserts the rows, and warns ("Infinite
+# extent for field ...") for each such scale of each view it makes. With no row yet an expression
+# gives [0, 1].
+DATA = "data('source')"   # the rows Streamlit gives the chart (st.vega_lite_chart's data)
+STEPS_EXTENT = {"name": "steps", "expr": f"extent(pluck({DATA}, 'step'))"}
+
+
+def _extent_param(index: int, series: tuple[str, ...]) -> dict:
+    extents = [f"extent(pluck({DATA}, '{SERIES_NAMES[name]}'))" for name in series]
+    low = f"min({', '.join(extent + '[0]' for extent in extents)})"
+    high = f"max({', '.join(extent + '[1]' for extent in extents)})"
+    return {"name": f"values{index}", "expr": f"[{low}, {high}]"}
+
+
+def _domain(param: str) -> dict:
+    return {"expr": f"isFinite({param}[0]) && isFinite({param}[1]) ? {param} : [0, 1]"}
+
+
+def _spec(index: int, title: str, series: tuple[str, ...]) -> dict:
     names = [SERIES_NAMES[name] for name in series]
     colours = [COLOURS.get(name, "#555555") for name in series]
+    x = {"field": "step", "type": "quantitative", "title": "generator step", "scale": {"domain": _domain("steps")}}
     line = {
-        "transform": [{"filter": {"field": "series", "oneOf": names}}],   # the column's data holds two panels
+        "transform": [{"fold": names, "as": ["series", "value"]}, {"filter": "isValid(datum.value)"}],
         "mark": {"type": "line", "strokeWidth": 1.2, "clip": True},
         "encoding": {
-            "x": {"field": "step", "type": "quantitative", "title": "generator step"},
-            "y": {"field": "value", "type": "quantitative", "title": None, "scale": {"zero": False}},
+            "x": x,
+            "y": {"field": "value", "type": "quantitative", "title": None,
+                  "scale": {"domain": _domain(f"values{index}"), "nice": True}},
             "color": {"field": "series", "type": "nominal", "scale": {"domain": names, "range": colours},
                       # Above the plot, not over it: the curves fill the plot's corners too.
                       "legend": {"orient": "top", "direction": "horizontal", "title": None}
                       if len(series) > 1 else None},
         },
     }
-    layers = [line]
-    if rules:
-        marks = {"values": [{"step": r["step"], "label": f"L={r['length']:g}"} for r in rules]}
-        layers.append({"data": marks, "mark": {"type": "rule", "strokeDash": [2, 3], "color": "#999999"},
-                       "encoding": {"x": {"field": "step", "type": "quantitative"},
-                                    "tooltip": {"field": "label", "type": "nominal"}}})
-        if len(rules) <= MAX_LABELS:
-            layers.append({"data": marks, "mark": {"type": "text", "align": "left", "baseline": "top", "dx": 2,
-                                                   "y": 0, "fontSize": 9, "color": "#666666"},
-                           "encoding": {"x": {"field": "step", "type": "quantitative"}, "text": {"field": "label"}}})
-    return {"title": {"text": title, "fontSize": 13}, "height": 200, "layer": layers}
+    rule = {"transform": [{"filter": "isValid(datum.rule)"}],
+            "mark": {"type": "rule", "strokeDash": [2, 3], "color": "#999999"},
+            "encoding": {"x": x, "tooltip": {"field": "rule", "type": "nominal"}}}
+    label = {"transform": [{"filter": "isValid(datum.label)"}],
+             "mark": {"type": "text", "align": "left", "baseline": "top", "dx": 2, "y": 0, "fontSize": 9,
+                      "color": "#666666"},
+             "encoding": {"x": x, "text": {"field": "label"}}}
+    return {"title": {"text": title, "fontSize": 13}, "height": 200, "layer": [line, rule, label]}
 
 
 @st.fragment(run_every="1s")

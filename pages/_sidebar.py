@@ -8,7 +8,9 @@ import streamlit as st
 
 from hgym_core.runs.jobs import ACTIVE
 from pages import _format as fmt
-from pages._state import current_dataset, current_run, job_registry
+from pages._datasets import current_dataset
+from pages._run_picker import current_run
+from pages._server import job_registry
 
 
 def render_sidebar(poll_job: bool = True) -> None:
@@ -17,9 +19,9 @@ def render_sidebar(poll_job: bool = True) -> None:
     dataset = current_dataset()
     with st.sidebar:
         st.markdown("**Current data**")
-        st.caption(f"{dataset.name} · {dataset.n_patients:,} patients")
+        st.caption(f"{fmt.plain(dataset.name)} · {dataset.n_patients:,} patients")
         st.markdown("**Current run**")
-        st.caption(current_run() or "none yet: train one or pick one")
+        st.caption(fmt.plain(current_run()) if current_run() else "none yet: train one or pick one")
         st.markdown("**Training job**")
         job = job_registry().latest()
         if job is not None and job.status in ACTIVE and poll_job:
@@ -38,7 +40,7 @@ def _job_status(live_on_page: bool = False) -> None:
         progress = " · live on this page"
     else:
         progress = f" · epoch {snap.epoch}/{snap.epochs_target}" if snap.epochs_target else ""
-    st.caption(f"{fmt.status(snap.status)} · {snap.name}{progress}")
+    st.caption(f"{fmt.status(snap.status)} · {fmt.plain(snap.name)}{progress}")
 
 
 # Polls only while a job is active, so idle pages cost nothing.

@@ -1,7 +1,11 @@
-"""Every TrainConfig setting as a widget with its help text, and the widgets back as a TrainConfig.
+"""Every TrainConfig setting as a widget with its help text, the widgets back as a TrainConfig, and
+the presets fitted to the data.
 
 The help text is the one TrainConfig carries (the command line shows the same). Values live in
-session state under ``train.<setting>`` so they survive page switches; a preset writes them all.
+the session's ``Train.setting`` slots (kept across page switches); a preset writes them all. A
+preset is made for the built-in cohort's 60 months and thousands of patients: on other data its
+curriculum and batch size are fitted to the patients the run trains on, and they follow the data
+when it changes until the user types values of their own.
 """
 
 from __future__ import annotations
@@ -11,10 +15,9 @@ import dataclasses
 import streamlit as st
 import torch
 
-from hgym_core.gan.config import CRITICS, TrainConfig, preset
 from hgym_core.errors import HGymError
-
-PREFIX = "train."
+from hgym_core.gan.config import CRITICS, DataSize, TrainConfig, preset
+from pages._session import Slot, Train
 # Shown at once; the rest sit in the "Advanced settings" expander.
 BASIC = ("time_budget", "epochs", "max_patients", "holdout", "batch_size", "seed", "device")
 ADVANCED = ("hidden_dim", "latent_dim", "n_critic", "lambda_gp", "lambda_corr", "lr", "betas", "curriculum",
@@ -42,46 +45,94 @@ FLOAT_STEPS = {"lr": 1e-4, "holdout": 0.05, "gumbel_tau": 0.05, "ema_decay": 0.0
 CHECKBOXES = ("corr_cap", "static_head", "present_rows_only")
 SECONDS_PER_UNIT = {"time_budget": 60.0}   # the widget shows minutes, the setting holds seconds
 FLOAT_MAX = {"holdout": 0.9, "ema_decay": 0.999}
+# The settings a preset fits to the data (see fit_to_data).
+FITTED = ("curriculum", "batch_size")
+# Where the widget's unit is not the setting's (the command line's help speaks of seconds).
+HELP = {"time_budget": "stop training after this many minutes of training (resumes included) and keep the "
+                       "checkpoint reached; 0 = train all epochs"}
 
 
 def help_text(name: str) -> str:
-    return next(f.metadata.get("help", "") for f in dataclasses.fields(TrainConfig) if f.name == name)
+    return HELP.get(name) or next(f.metadata.get("help", "") for f in dataclasses.fields(TrainConfig)
+                                  if f.name == name)
+
+
+def slot(name: str) -> Slot:
+    """The session slot of one widget: a setting, or "beta1" / "beta2" of the betas."""
+    return Train.setting(name)
 
 
 def device_choices() -> list[str]:
     return ["auto", "cpu"] + [f"cuda:{i}" for i in range(torch.cuda.device_count())]
 
 
-def dashboard_preset(name: str) -> TrainConfig:
-    """A preset, leaving one CPU core to the dashboard itself when it trains on the CPU."""
-    config = preset(name)
+def dashboard_preset(name: str, size: DataSize | None = None) -> TrainConfig:
+    """A preset fitted to the data (``size``, when the data can be read; ``gan.config.preset``),
+    leaving one CPU core to the dashboard itself when it trains on the CPU."""
+    config = preset(name, size)
     if config.cpu_threads is None and not torch.cuda.is_available():
         config = config.replace(cpu_threads=max(1, torch.get_num_threads() - 1))
     return config
 
 
-def write_values(config: TrainConfig) -> None:
-    """Put a configuration into the widgets (a preset being chosen, or the first visit)."""
+def problems(config: TrainConfig, trained: int) -> list[str]:
+    """What keeps ``config`` from working on data whose run would train on ``trained`` patients, with
+    the fix (the curriculum against the longest patient is the core's check: ``service.plan``)."""
+    if config.batch_size > trained:
+        return [f"Setting 'batch_size' ({config.batch_size}) is more than the {trained:,} patients the run "
+                f"trains on; set it to {trained:,} or less."]
+    return []
+
+
+def widget_values(config: TrainConfig) -> dict[str, object]:
+    """The configuration as the widgets hold it, by widget name (betas are two widgets)."""
+    values = {}
     for name in BASIC + ADVANCED:
         value = getattr(config, name)
         if name == "betas":
-            st.session_state[PREFIX + "beta1"], st.session_state[PREFIX + "beta2"] = map(float, value)
+            values["beta1"], values["beta2"] = map(float, value)
         elif name == "curriculum":
-            st.session_state[PREFIX + name] = ", ".join(str(length) for length in value or ())
+            values[name] = ", ".join(str(length) for length in value or ())
         elif name in OPTIONAL_INTEGERS:
-            st.session_state[PREFIX + name] = int(value or 0)
+            values[name] = int(value or 0)
         elif name in OPTIONAL_FLOATS:
-            st.session_state[PREFIX + name] = float(value or 0) / SECONDS_PER_UNIT.get(name, 1.0)
+            values[name] = float(value or 0) / SECONDS_PER_UNIT.get(name, 1.0)
         elif name in FLOATS:
-            st.session_state[PREFIX + name] = float(value)
+            values[name] = float(value)
         else:
-            st.session_state[PREFIX + name] = value
+            values[name] = value
+    return values
+
+
+def write_values(config: TrainConfig, names: tuple[str, ...] | None = None) -> None:
+    """Put a configuration (or only its settings ``names``) into the widgets."""
+    for name, value in widget_values(config).items():
+        if names is None or name in names:
+            slot(name).set(value)
+
+
+def follow_data(name: str, size: DataSize | None) -> None:
+    """Fit preset ``name`` to the data (``size``: the patients a run would train on, the longest of
+    them; None when the data cannot be read yet): every setting when the preset was just chosen,
+    else, when the data's size changed, the FITTED settings the user has not changed since the
+    form wrote them."""
+    basis = Train.form_basis.get()
+    fitted_for = None if size is None else (size.patients, size.longest, size.static)
+    config = dashboard_preset(name, size)
+    if basis is None or basis[1] != name:
+        write_values(config)
+    elif basis[0] != fitted_for:
+        written = basis[2]
+        write_values(config, tuple(setting for setting in FITTED if slot(setting).get() == written.get(setting)))
+    else:
+        return
+    Train.form_basis.set((fitted_for, name, {setting: slot(setting).get() for setting in FITTED}))
 
 
 def draw(name: str) -> None:
     """One setting's widget in the current container."""
     label, help_ = LABELS[name], help_text(name)
-    key = PREFIX + name
+    key = slot(name).key
     if name in INTEGERS or name in OPTIONAL_INTEGERS:
         minimum = 0 if name in OPTIONAL_INTEGERS or name == "seed" else 1
         st.number_input(label, min_value=minimum, step=1, key=key, help=help_)
@@ -90,9 +141,9 @@ def draw(name: str) -> None:
                         key=key, help=help_, step=FLOAT_STEPS.get(name, 1.0))
     elif name == "betas":
         first, second = st.columns(2)
-        first.number_input("Adam beta 1", min_value=0.0, max_value=0.9999, format="%.4f", key=PREFIX + "beta1",
+        first.number_input("Adam beta 1", min_value=0.0, max_value=0.9999, format="%.4f", key=slot("beta1").key,
                            help=help_)
-        second.number_input("Adam beta 2", min_value=0.0, max_value=0.9999, format="%.4f", key=PREFIX + "beta2",
+        second.number_input("Adam beta 2", min_value=0.0, max_value=0.9999, format="%.4f", key=slot("beta2").key,
                             help=help_)
     elif name == "curriculum":
         st.text_input(label, key=key, help=help_ + ". Type lengths separated by commas, e.g. 10, 20, 30.")
@@ -101,8 +152,8 @@ def draw(name: str) -> None:
     elif name == "critic":
         st.selectbox(label, CRITICS, key=key, help=help_)
     elif name == "device":
-        if st.session_state.get(key) not in device_choices():
-            st.session_state[key] = "auto"
+        if slot(name).get() not in device_choices():
+            slot(name).set("auto")
         st.selectbox(label, device_choices(), key=key, help=help_)
 
 
@@ -111,15 +162,15 @@ def read_values() -> TrainConfig:
     values = {}
     for name in BASIC + ADVANCED:
         if name == "betas":
-            values[name] = (st.session_state[PREFIX + "beta1"], st.session_state[PREFIX + "beta2"])
+            values[name] = (slot("beta1").get(), slot("beta2").get())
         elif name == "curriculum":
-            values[name] = _lengths(st.session_state[PREFIX + name])
+            values[name] = _lengths(slot(name).get())
         elif name in OPTIONAL_INTEGERS:
-            values[name] = int(st.session_state[PREFIX + name]) or None
+            values[name] = int(slot(name).get()) or None
         elif name in OPTIONAL_FLOATS:
-            values[name] = float(st.session_state[PREFIX + name]) * SECONDS_PER_UNIT.get(name, 1.0) or None
+            values[name] = float(slot(name).get()) * SECONDS_PER_UNIT.get(name, 1.0) or None
         else:
-            values[name] = st.session_state[PREFIX + name]
+            values[name] = slot(name).get()
     return TrainConfig.from_dict(values)
 
 

@@ -9,59 +9,45 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from hgym_core.runs.folder import RunFolder
-from hgym_core.runs.listing import list_runs
-from hgym_core.runs.service import delete_run
 from hgym_core.errors import HGymError
 from hgym_core.plots import loss_figure
-from pages import _state as state
+from hgym_core.runs.folder import RunFolder
+from hgym_core.runs.listing import RunSummary, list_runs
+from hgym_core.runs.service import delete_run
+from pages._format import plain
+from pages._paths import models_dir
+from pages._run_picker import current_run, run_folder, schema_line, set_current_run
+from pages._server import job_registry
+from pages._session import Runs
 
-CONFIRM = "runs_confirm_delete"   # the run whose deletion waits for a "yes"
-MESSAGE = "runs_message"
+LOSS_SERIES = ["d_real", "d_fake", "w", "gp", "d_loss", "g_loss", "corr"]
 
 
 def _ask_delete(name: str) -> None:
-    st.session_state[CONFIRM] = name
+    Runs.confirm.set(name)
 
 
 def _cancel_delete() -> None:
-    st.session_state.pop(CONFIRM, None)
+    Runs.confirm.pop()
 
 
 def _delete(name: str) -> None:
-    st.session_state.pop(CONFIRM, None)
+    Runs.confirm.pop()
     try:
-        delete_run(state.run_folder(name), state.job_registry())
+        delete_run(run_folder(name), job_registry())
     except HGymError as problem:
-        st.session_state[MESSAGE] = ("error", str(problem))
+        Runs.message.say("error", plain(problem), once=True)
         return
-    if state.current_run() == name:
-        state.set_current_run(None)
-    st.session_state[MESSAGE] = ("success", f"Deleted run '{name}'.")
+    if current_run() == name:
+        set_current_run(None)
+    Runs.message.say("success", f"Deleted run '{plain(name)}'.", once=True)
 
 
-def _schema_text(run) -> str:
-    schema = run.info.schema if run.info else None
-    variables = [v.get("name", "?") for v in (schema or {}).get("variables", [])]
-    shown = ", ".join(variables[:6]) + (", …" if len(variables) > 6 else "")
-    return f"{len(variables)} variables: {shown}" if variables else ""
-
-
-st.title("Runs")
-st.caption(f"Runs in {state.models_dir()}, newest first. Runs trained from the command line "
-           "(python -m hgym_core train --out <folder>) appear here too.")
-kind, text = st.session_state.pop(MESSAGE, (None, None))
-if text:
-    getattr(st, kind)(text)
-
-runs = list_runs(state.models_dir())
-if not runs:
-    st.info("No runs yet. Train one on the Train page.")
-else:
+def _runs_table(runs: list[RunSummary]) -> None:
     table = pd.DataFrame([{
         "run": run.name, "status": run.status, "epochs": f"{run.epochs_done}/{run.epochs_target}",
         "last W": run.w, "last Corr": run.corr, "created": run.created.replace("T", " ")[:19],
-        "trained on": run.patients, "data": run.data, "schema": _schema_text(run), "device": run.device,
+        "trained on": run.patients, "data": run.data, "schema": schema_line(run), "device": run.device,
     } for run in runs])
     st.dataframe(table, hide_index=True, width="stretch", column_config={
         "last W": st.column_config.NumberColumn("Last W", format="%.4g", help="D_real − D_fake at the last step"),
@@ -70,26 +56,48 @@ else:
                                               "(max_patients picks a subset), and the holdout kept out of training"),
     })
 
+
+def _run_details(runs: list[RunSummary]) -> None:
     st.header("Run details")
     names = [run.name for run in runs]
-    if st.session_state.get("runs.selected") not in names:
-        st.session_state["runs.selected"] = state.current_run() if state.current_run() in names else names[0]
-    chosen = st.selectbox("Run", names, key="runs.selected")
+    if Runs.selected.get() not in names:
+        Runs.selected.set(current_run() if current_run() in names else names[0])
+    chosen = st.selectbox("Run", names, key=Runs.selected.key)
     run = runs[names.index(chosen)]
     if run.error:
-        st.error(run.error)
+        st.error(plain(run.error))
     metrics = RunFolder(run.path).read_metrics()
     if not metrics.empty:
-        st.plotly_chart(loss_figure(metrics, ["d_real", "d_fake", "w", "gp", "d_loss", "g_loss", "corr"]),
-                        key=f"curves.{chosen}")
+        st.plotly_chart(loss_figure(metrics, LOSS_SERIES), key=Runs.curves_chart(chosen).key)
     with st.expander("run.json"):
         st.json(run.info.to_dict() if run.info else {}, expanded=1)
+    _delete_controls(run)
 
-    if st.session_state.get(CONFIRM) == chosen:
-        st.warning(f"Delete run **{chosen}** and all its files (weights, checkpoint, curves)? This cannot be undone.")
+
+def _delete_controls(run: RunSummary) -> None:
+    if Runs.confirm.get() == run.name:
+        st.warning(f"Delete run **{plain(run.name)}** and all its files (weights, checkpoint, curves)? This cannot "
+                   "be undone.")
         yes, no = st.columns([1, 4])
-        yes.button(f"Yes, delete {chosen}", key="btn.confirm_delete", type="primary", on_click=_delete, args=(chosen,))
-        no.button("Cancel", key="btn.cancel_delete", on_click=_cancel_delete)
+        yes.button(f"Yes, delete {plain(run.name)}", key=Runs.confirm_button.key, type="primary", on_click=_delete,
+                   args=(run.name,))
+        no.button("Cancel", key=Runs.cancel_button.key, on_click=_cancel_delete)
     else:
-        st.button("Delete this run…", key="btn.delete", on_click=_ask_delete, args=(chosen,),
+        st.button("Delete this run…", key=Runs.delete_button.key, on_click=_ask_delete, args=(run.name,),
                   disabled=run.status == "running")
+
+
+def render() -> None:
+    st.title("Runs")
+    st.caption(f"Runs in {plain(models_dir())}, newest first. Runs trained from the command line "
+               "(python -m hgym_core train --out <folder>) appear here too.")
+    Runs.message.show()
+    runs = list_runs(models_dir())
+    if not runs:
+        st.info("No runs yet. Train one on the Train page.")
+        return
+    _runs_table(runs)
+    _run_details(runs)
+
+
+render()

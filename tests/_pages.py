@@ -15,7 +15,8 @@ from streamlit.testing.v1 import AppTest
 
 from hgym_core.gan.config import TrainConfig
 from hgym_core.synthesizer import Synthesizer
-from pages._state import Dataset, demo_dataset
+from pages._datasets import Dataset, demo_dataset
+from pages._session import App
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
 SMALL_PATIENTS = 40
@@ -40,7 +41,7 @@ def small_dataset() -> Dataset:
 def open_app(page: str | None = None, dataset: Dataset | None = None) -> AppTest:
     """The app with ``dataset`` (the small cohort by default) loaded, showing pages/<page>.py."""
     at = AppTest.from_file(str(APP), default_timeout=90)
-    at.session_state["dataset"] = dataset or small_dataset()
+    at.session_state[App.dataset.key] = dataset or small_dataset()
     at.run()
     if page is not None:
         at.switch_page(f"pages/{page}.py").run()

@@ -10,8 +10,9 @@ import pandas as pd
 from hgym_core.data.io import table_bytes
 from hgym_core.synthesizer import Synthesizer
 from pages import _compare_work as comparison
+from pages._format import plain
 from pages._progress import ProgressBar
-from pages._state import accept_upload
+from pages._datasets import accept_upload
 from tests._pages import TINY, copy_run, folders, open_app, texts, tiny_run  # noqa: F401 - fixtures
 
 
@@ -97,8 +98,9 @@ def test_collapsed_variables_are_named_at_the_top(folders, tiny_run, monkeypatch
     at = compare_tiny(monkeypatch, folders, tiny_run, **{"Ethnic": "Other", "Base Drug Combo": "FTC + TDF"})
     [warning] = at.warning
     assert warning.value.startswith("Collapsed in the synthetic data")
-    assert "Ethnic: 100% of synthetic rows are 'Other'" in warning.value and "Base Drug Combo: 100%" in warning.value
-    assert "VL held from the previous row: real" in texts(at.caption)   # held values in words under the panel
+    assert plain("Ethnic: 100% of synthetic rows are 'Other'") in warning.value
+    assert plain("Base Drug Combo: 100%") in warning.value
+    assert plain("VL held from the previous row: real") in texts(at.caption)   # held values in words under the panel
 
 
 def test_the_run_picker_follows_the_current_run_chosen_elsewhere(folders, tiny_run):

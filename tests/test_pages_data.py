@@ -7,11 +7,16 @@ from dataclasses import replace
 import pandas as pd
 import pytest
 
-from hgym_core.errors import HGymError
 from hgym_core.data.io import table_bytes
-from pages import _state as state
+from hgym_core.data.schema import Schema
+from hgym_core.errors import HGymError
+from hgym_core.runs import service
+from hgym_core.synthesizer import Synthesizer
+from pages import _datasets as state
+from pages._format import plain
+from pages._session import App, Data
 from pages._schema_table import schema_to_table, table_to_schema
-from tests._pages import folders, open_app, small_dataset, texts  # noqa: F401 - fixture
+from tests._pages import TINY, folders, open_app, small_dataset, texts  # noqa: F401 - fixture
 
 MALFORMED = b"PatientID,Timestep,CD4\n1,0,500\n1,0,510\n2,0,300\n2,1,x\n"   # patient 1 has month 0 twice
 
@@ -28,7 +33,7 @@ def test_data_page_shows_the_inferred_schema(folders):
     assert "Schema" in [h.value for h in at.header]
     shown = texts(at.markdown)
     for name in small_dataset().schema.names:
-        assert f"**{name}**" in shown
+        assert f"**{plain(name)}**" in shown
     assert "ready to train" in texts(at.success)
     assert f"{small_dataset().n_patients:,} patients" in texts(at.sidebar.caption)
 
@@ -47,14 +52,14 @@ def test_an_accepted_upload_is_kept_with_its_schema(folders, hiv_cohort):
 
 def test_a_schema_edit_of_an_upload_is_kept_for_the_next_session(folders, hiv_cohort):
     at = open_app()
-    at.file_uploader(key="data_upload").set_value(("cohort.csv", table_bytes(hiv_cohort, "cohort.csv"),
+    at.file_uploader(key=Data.upload.key).set_value(("cohort.csv", table_bytes(hiv_cohort, "cohort.csv"),
                                                    "text/csv")).run()
     editor = at.data_editor[0]
     cd4 = list(editor.value["variable"]).index("CD4")
     at.session_state[editor.key] = {"edited_rows": {cd4: {"unit": "cells/mm3"}}, "added_rows": [],
                                     "deleted_rows": []}
     at.run()
-    assert at.session_state["dataset"].schema.variable("CD4").unit == "cells/mm3"
+    assert at.session_state[App.dataset.key].schema.variable("CD4").unit == "cells/mm3"
     [saved] = state.saved_uploads()
     assert state.load_saved_upload(saved).schema.variable("CD4").unit == "cells/mm3"   # after a restart too
 
@@ -97,9 +102,9 @@ def test_an_upload_with_text_in_a_numeric_column_is_kept_and_its_problem_blocks_
     assert "replace 'abc' with a number or leave it empty" in problem.message
 
     at = open_app()
-    at.file_uploader(key="data_upload").set_value(("typo.csv", with_stray_cd4(cohort), "text/csv")).run()
+    at.file_uploader(key=Data.upload.key).set_value(("typo.csv", with_stray_cd4(cohort), "text/csv")).run()
     assert not at.exception, [e.value for e in at.exception]
-    assert at.session_state["dataset"].name == "typo.csv"
+    assert at.session_state[App.dataset.key].name == "typo.csv"
     assert "block training" in texts(at.error) and "'CD4' is numeric in the schema but holds text" in texts(at.error)
     at.switch_page("pages/train.py").run()
     assert at.button(key="btn.start").disabled
@@ -107,16 +112,16 @@ def test_an_upload_with_text_in_a_numeric_column_is_kept_and_its_problem_blocks_
 
 def test_the_page_rejects_a_malformed_upload_and_keeps_the_previous_data(folders, hiv_cohort):
     at = open_app()
-    before = at.session_state["dataset"]
-    at.file_uploader(key="data_upload").set_value(("duplicates.csv", MALFORMED, "text/csv")).run()
+    before = at.session_state[App.dataset.key]
+    at.file_uploader(key=Data.upload.key).set_value(("duplicates.csv", MALFORMED, "text/csv")).run()
     message = texts(at.error)
-    assert "duplicates.csv was not loaded" in message and "repeat the same patient and time" in message
-    assert at.session_state["dataset"] is before
-    assert f"Working on **{before.name}**" in texts(at.markdown)
+    assert f"{plain('duplicates.csv')} was not loaded" in message and "repeat the same patient and time" in message
+    assert at.session_state[App.dataset.key] is before
+    assert f"Working on **{plain(before.name)}**" in texts(at.markdown)
 
-    at.file_uploader(key="data_upload").set_value(("cohort.csv", table_bytes(hiv_cohort, "cohort.csv"),
+    at.file_uploader(key=Data.upload.key).set_value(("cohort.csv", table_bytes(hiv_cohort, "cohort.csv"),
                                                    "text/csv")).run()
-    assert at.session_state["dataset"].name == "cohort.csv"
+    assert at.session_state[App.dataset.key].name == "cohort.csv"
     assert "Working on **cohort.csv**" in texts(at.markdown)
 
 
@@ -127,7 +132,7 @@ def test_an_edit_in_the_schema_editor_becomes_the_schema_and_can_block_training(
     edits = {rows.index("CD4"): {"unit": "cells/mm3"}, rows.index("Gender"): {"categories": "Male, Unknown"}}
     at.session_state[editor.key] = {"edited_rows": edits, "added_rows": [], "deleted_rows": []}
     at.run()
-    schema = at.session_state["dataset"].schema
+    schema = at.session_state[App.dataset.key].schema
     assert schema.variable("CD4").unit == "cells/mm3"
     assert schema.variable("Gender").categories == ["Male", "Unknown"]
     assert "block training" in texts(at.error) and "labels not in the schema" in texts(at.error)
@@ -138,14 +143,14 @@ def test_an_edit_in_the_schema_editor_becomes_the_schema_and_can_block_training(
 
 def test_an_impossible_edit_is_refused_with_its_reason(folders):
     at = open_app()
-    before = at.session_state["dataset"].schema
+    before = at.session_state[App.dataset.key].schema
     editor = at.data_editor[0]
     gender = list(editor.value["variable"]).index("Gender")
     at.session_state[editor.key] = {"edited_rows": {gender: {"categories": "Male"}}, "added_rows": [],
                                     "deleted_rows": []}
     at.run()
     assert "must hold exactly 2 labels for a binary variable" in texts(at.error)
-    assert at.session_state["dataset"].schema == before
+    assert at.session_state[App.dataset.key].schema == before
     assert list(at.data_editor[0].value["categories"]) == list(schema_to_table(before)["categories"])
 
 
@@ -186,3 +191,48 @@ def test_a_kind_switched_in_the_editor_gains_or_drops_the_transform():
     assert (edited.variable("VL").kind, edited.variable("VL").transform) == ("categorical", "boxcox")
     assert pd.isna(schema_to_table(edited).set_index("variable").loc["VL", "transform"])
     assert edited.variable("CD4").transform == "log"
+
+
+def edit_schema(at, edits: dict[str, dict]) -> None:
+    """Type ``edits`` ({variable: {editor column: text}}) into the schema editor, as a user does."""
+    editor = at.data_editor[0]
+    rows = list(editor.value["variable"])
+    at.session_state[editor.key] = {"edited_rows": {rows.index(name): cells for name, cells in edits.items()},
+                                    "added_rows": [], "deleted_rows": []}
+    at.run()
+
+
+def test_a_fixed_file_uploaded_again_keeps_the_schema_edits_that_still_fit(folders, hiv_cohort):
+    cohort = hiv_cohort[hiv_cohort["PatientID"] < 30]
+    at = open_app()
+    at.file_uploader(key=Data.upload.key).set_value(("cohort.csv", table_bytes(cohort, "cohort.csv"), "text/csv")).run()
+    edit_schema(at, {"CD4": {"unit": "cells/mm3"}, "Ethnic": {"categories": "Other, Caucasian, African, Asian"}})
+    fixed = cohort.drop(columns=["Drug (M)"]).assign(Ethnic=cohort["Ethnic"].replace("Asian", "Pacific"))
+    at.file_uploader(key=Data.upload.key).set_value(("cohort-fixed.csv", table_bytes(fixed, "x.csv"),
+                                                     "text/csv")).run()
+    schema = at.session_state[App.dataset.key].schema
+    assert schema.variable("CD4").unit == "cells/mm3"                        # carried over
+    assert schema.variable("Ethnic") == Schema.infer(fixed).variable("Ethnic")   # no longer fits: inferred
+    [message] = at.warning
+    assert f"Your schema edits of {plain('cohort.csv')} are kept: CD4 (unit)." in message.value
+    assert "The edit of **Ethnic** no longer fits this table" in message.value and "Pacific" in message.value
+    assert state.load_saved_upload(state.saved_uploads()[0]).schema == schema   # kept for later sessions too
+
+
+def test_a_typed_category_order_is_kept_through_training_and_sampling(folders):
+    models, _ = folders
+    typed = ["Other", "Caucasian", "African", "Asian"]   # not the inferred (alphabetical) order
+    at = open_app()
+    edit_schema(at, {"Ethnic": {"categories": ", ".join(typed)}})
+    dataset = at.session_state[App.dataset.key]
+    assert dataset.schema.variable("Ethnic").categories == typed
+    job = service.start_run(models / "ordered", TINY, dataset.source, dataset.frame, dataset.schema)
+    assert job.join(120) and job.status == "finished", job.error
+    trained = Synthesizer.load(models / "ordered")
+    assert trained.schema.variable("Ethnic").categories == typed
+    span = next(span for span in trained.encoder.spans if span.name == "Ethnic")
+    only_asian = dataset.frame.assign(Ethnic="Asian")
+    encoded = trained.encoder.encode(only_asian).data[:, :, span.start:span.end]
+    assert (encoded.argmax(-1) == typed.index("Asian")).all()   # the one-hot column of the typed position
+    sampled = trained.sample(20, seed=0)
+    assert set(sampled["Ethnic"]) <= set(typed)

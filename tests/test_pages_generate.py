@@ -8,6 +8,7 @@ import pandas as pd
 
 from hgym_core.data.schema import Schema
 from hgym_core.synthesizer import Synthesizer
+from pages._session import Generate
 from tests._pages import TINY, copy_run, folders, open_app, small_dataset, texts, tiny_run  # noqa: F401 - fixtures
 
 
@@ -22,7 +23,7 @@ def test_generate_a_csv_of_100_patients_and_the_schema(folders, tiny_run):
 
     labels = [button.label for button in at.get("download_button")]
     assert any(label.startswith("Download CSV") for label in labels) and "Download schema JSON" in labels
-    result = at.session_state["generated"]
+    result = at.session_state[Generate.result.key]
     table = pd.read_csv(io.BytesIO(result["data"]))
     schema = Schema.from_json(result["schema"])
     assert list(table.columns) == schema.columns
@@ -43,12 +44,12 @@ def test_the_same_seed_gives_the_same_file_and_parquet_works(folders, tiny_run):
     at = open_app("generate")
     at.number_input(key="generate.patients").set_value(20)
     at.button(key="btn.generate").click().run()
-    first = at.session_state["generated"]["data"]
+    first = at.session_state[Generate.result.key]["data"]
     at.button(key="btn.generate").click().run()
-    assert at.session_state["generated"]["data"] == first
+    assert at.session_state[Generate.result.key]["data"] == first
     at.radio(key="generate.format").set_value("Parquet").run()
     at.button(key="btn.generate").click().run()
-    parquet = pd.read_parquet(io.BytesIO(at.session_state["generated"]["data"]))
+    parquet = pd.read_parquet(io.BytesIO(at.session_state[Generate.result.key]["data"]))
     pd.testing.assert_frame_equal(parquet, pd.read_csv(io.BytesIO(first)), check_dtype=False)
 
 
@@ -61,10 +62,10 @@ def test_csv_text_a_spreadsheet_would_run_is_quoted_unless_raw_csv_is_ticked(fol
     at = open_app("generate")
     at.number_input(key="generate.patients").set_value(30)
     at.button(key="btn.generate").click().run()
-    quoted = pd.read_csv(io.BytesIO(at.session_state["generated"]["data"]))["Ethnic"]
+    quoted = pd.read_csv(io.BytesIO(at.session_state[Generate.result.key]["data"]))["Ethnic"]
     at.checkbox(key="generate.raw_csv").check().run()
     at.button(key="btn.generate").click().run()
-    raw = pd.read_csv(io.BytesIO(at.session_state["generated"]["data"]))["Ethnic"]
+    raw = pd.read_csv(io.BytesIO(at.session_state[Generate.result.key]["data"]))["Ethnic"]
     assert set(raw) <= {"=1+1", "@SUM(A1)", "+A2", "-2+3"} and quoted.tolist() == ["'" + label for label in raw]
     assert not [p for p in uploads.iterdir() if p.name.startswith(".generating")]   # the work file is gone
     at.radio(key="generate.format").set_value("Parquet").run()

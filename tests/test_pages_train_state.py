@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from hgym_core.data.io import table_bytes
 from pages._live import jobs_seen
-from pages._state import accept_upload, demo_dataset, job_registry
-from pages._train_form import PREFIX
+from pages._datasets import accept_upload, demo_dataset
+from pages._server import job_registry
+from pages._session import Train
 from tests._pages import SMALL_PATIENTS, folders, open_app, texts  # noqa: F401 - fixture
 from tests.test_pages_train import set_tiny, wait_for
 
@@ -15,13 +16,13 @@ WAIT = 120
 
 
 def run_name(at) -> str:
-    return at.text_input(key=PREFIX + "run_name").value
+    return at.text_input(key=Train.run_name.key).value
 
 
 def test_the_default_run_name_follows_the_data_and_the_preset(folders, hiv_cohort):
     at = open_app("train")
     assert run_name(at).startswith("hiv-quick-")
-    at.selectbox(key=PREFIX + "preset").set_value("health-gym").run()
+    at.selectbox(key=Train.preset.key).set_value("health-gym").run()
     assert run_name(at).startswith("hiv-health-gym-")
 
     # A blocked upload, then back to the built-in cohort: the name names the data in use.
@@ -34,8 +35,8 @@ def test_the_default_run_name_follows_the_data_and_the_preset(folders, hiv_cohor
     at.run()
     assert run_name(at).startswith("hiv-health-gym-")
 
-    at.text_input(key=PREFIX + "run_name").set_value("my-run").run()   # typed: it stays the user's
-    at.selectbox(key=PREFIX + "preset").set_value("quick").run()
+    at.text_input(key=Train.run_name.key).set_value("my-run").run()   # typed: it stays the user's
+    at.selectbox(key=Train.preset.key).set_value("quick").run()
     assert run_name(at) == "my-run"
 
 
@@ -46,7 +47,7 @@ def test_another_tabs_job_and_messages_about_ended_jobs(folders):
 
     at = open_app("train")
     set_tiny(at, epochs=500)
-    at.text_input(key=PREFIX + "run_name").set_value("long").run()
+    at.text_input(key=Train.run_name.key).set_value("long").run()
     at.button(key="btn.start").click().run()
     job = job_registry().active()
     assert "keeps training if you close this tab" in texts(at.success)
@@ -75,7 +76,7 @@ def test_a_finished_job_shows_elapsed_time_a_wrapped_log_and_links_and_goes_with
     at = open_app("train")
     set_tiny(at, epochs=1)
     assert "Trains on 32 of 40 patients (holdout 0.2: 8 patients): 4 generator steps" in texts(at.caption)
-    at.text_input(key=PREFIX + "run_name").set_value("short").run()
+    at.text_input(key=Train.run_name.key).set_value("short").run()
     at.button(key="btn.start").click().run()
     job = job_registry().latest()
     assert job.join(WAIT) and job.status == "finished", job.error
@@ -105,8 +106,8 @@ def test_the_form_estimates_the_time_before_start(folders):
     assert not at.error, texts(at.error)
     shown = texts(at.caption)
     assert "Estimated time: **about " in shown and "an estimate from a few steps timed on this device" in shown
-    at.number_input(key=PREFIX + "epochs").set_value(4).run()   # more steps at the same cost: no new probe
+    at.number_input(key=Train.setting("epochs").key).set_value(4).run()   # more steps at the same cost: no new probe
     assert "Estimated time: **about " in texts(at.caption)
-    at.number_input(key=PREFIX + "hidden_dim").set_value(12).run()   # another step cost: measure again
+    at.number_input(key=Train.setting("hidden_dim").key).set_value(12).run()   # another step cost: measure again
     assert "Estimated time" not in texts(at.caption)
     assert job_registry().active() is None

@@ -18,7 +18,8 @@ from hgym_core.runs.info import RunInfo
 from hgym_core.runs.patients import NO_HOLDOUT, PatientSplit, planned_counts, training_and_holdout
 from hgym_core.synthesizer import Synthesizer
 from pages import _compare_work as comparison
-from pages._state import demo_dataset
+from pages._datasets import demo_dataset
+from pages._session import Compare
 from tests._pages import TINY, folders, open_app, texts  # noqa: F401 - fixture
 
 IDS = list(range(100, 150))   # 50 patients
@@ -95,7 +96,7 @@ def test_compare_and_evaluate_run_use_exactly_the_runs_split(fifty, split_run, f
     at.toggle(key="compare.model_scores").set_value(False)
     at.button(key="btn.compare").click().run()
     assert not at.exception, [e.value for e in at.exception]
-    [result] = at.session_state[comparison.RESULTS].values()
+    [result] = at.session_state[Compare.results.key].values()
     assert ids_of(result["real"]) == set(recorded["train"]) and ids_of(result["holdout"]) == set(recorded["holdout"])
     assert "20 synthetic patients vs 40 real patients it trained on (reference: 10 held-out" in texts(at.success)
 

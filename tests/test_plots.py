@@ -250,6 +250,22 @@ def test_trajectories_show_the_requested_patients_reproducibly():
     assert len(plots.trajectories_figure(table, schema, "score", n_patients=100).data) == 30
 
 
+def test_a_trajectory_marks_measured_values_apart_from_carried_ones_and_takes_a_fixed_axis():
+    table = pd.DataFrame({"pid": [1] * 6 + [2] * 3, "t": [0, 1, 2, 3, 4, 5, 0, 1, 2],
+                          "VL": [40.0, 40, 900, 900, 900, 900, 50, 50, 60],
+                          "VL (M)": [1, 0, 1, 0, 1, 0, 1, 0, 0]})   # month 4: measured, the same value again
+    schema = Schema("pid", "t", [Variable("VL", "numeric"), Variable("VL (M)", "binary", [0, 1])])
+    np.testing.assert_array_equal(plots.measured_rows(table, schema, "VL"),
+                                  [True, False, True, False, True, False, True, False, True])
+    figure = plots.trajectories_figure(table, schema, "VL", n_patients=2, mark_measured=True, log_y=True)
+    assert list(figure.data[0].marker.symbol) == ["circle", "circle-open", "circle", "circle-open", "circle",
+                                                  "circle-open"]
+    assert list(figure.data[1].marker.symbol) == ["circle", "circle-open", "circle"]   # no flag set: it changed
+    assert figure.layout.yaxis.type == "log"   # fixed, though these few values alone would get a linear axis
+    assert plots.trajectories_figure(table, schema, "VL", n_patients=2).layout.yaxis.type == "linear"
+    assert plots.trajectories_figure(table, schema, "VL", n_patients=2).data[0].marker.symbol is None
+
+
 def test_trajectory_comparison_puts_real_and_synthetic_side_by_side():
     real, synthetic = small_table(seed=0), small_table(seed=1)
     figure = plots.trajectories_comparison_figure(real, synthetic, small_schema(), "arm", n_patients=3)

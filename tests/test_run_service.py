@@ -20,8 +20,8 @@ from hgym_core.runs.jobs import JobRegistry
 from hgym_core.runs.listing import list_runs
 from hgym_core.runs.sources import demo_source
 from hgym_core.synthesizer import Synthesizer
-from pages._state import job_registry
-from pages._train_form import PREFIX
+from pages._server import job_registry
+from pages._session import Train
 from tests._pages import SMALL_PATIENTS, TINY, folders, open_app, small_dataset, tiny_run  # noqa: F401
 from tests.test_pages_train import set_tiny
 
@@ -46,7 +46,7 @@ def test_command_line_library_and_train_page_train_the_built_in_cohort_with_one_
 
     at = open_app("train")
     set_tiny(at, epochs=1)
-    at.text_input(key=PREFIX + "run_name").set_value("page").run()
+    at.text_input(key=Train.run_name.key).set_value("page").run()
     at.button(key="btn.start").click().run()
     page_job = job_registry().active() or job_registry().latest()
     assert page_job.join(WAIT) and page_job.status == "finished", page_job.error
@@ -69,6 +69,9 @@ def test_the_service_refuses_what_cannot_work_before_any_job_starts(tmp_path, ti
         service.continue_run(tmp_path / "nothing", registry=registry)
     with pytest.raises(HGymError, match="holds only 1 patient"):
         service.start_run(tmp_path / "new", TINY, demo_source(1, 0))
+    with pytest.raises(HGymError, match=r"asks for length 90, but the longest patient trained on has 60 time steps; "
+                                        r"use lengths up to 60"):
+        service.start_run(tmp_path / "new", TINY.replace(curriculum=(10, 90)), demo_source(SMALL_PATIENTS, 0))
     assert registry.latest() is None and not (tmp_path / "new").exists()
 
 

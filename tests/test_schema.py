@@ -26,7 +26,7 @@ def small_schema() -> Schema:
     return Schema("PatientID", "Timestep", [
         Variable("CD4", "numeric", unit="cells/µL"),
         Variable("Gender", "binary", ["Male", "Female"], static=True),
-        Variable("Grade", "categorical", [1, 2, 3], transform="minmax"),
+        Variable("Grade", "categorical", [1, 2, 3]),
         Variable("Flag", "binary", [False, True]),
     ])
 
@@ -40,6 +40,19 @@ def test_json_round_trip_keeps_every_field(tmp_path):
     data = json.loads(path.read_text(encoding="utf-8"))
     assert data["variables"][1]["categories"] == ["Male", "Female"]
     assert data["variables"][3]["categories"] == [False, True]
+    # Numeric-only fields are written for numeric variables only (no "transform": "boxcox" on labels).
+    assert {"transform", "points", "held", "min", "max"} <= set(data["variables"][0])
+    assert all(set(v) == {"name", "kind", "categories", "static", "unit"} for v in data["variables"][1:])
+
+
+def test_an_ordered_categorical_keeps_its_order_and_plain_text_is_sorted():
+    grades = ["none", "mild", "moderate", "severe"]
+    table = pd.DataFrame({"id": [1, 1, 2, 2, 3, 3], "t": [0, 1] * 3,
+                          "grade": pd.Categorical(["severe", "mild", "none", "moderate", "mild", "mild"],
+                                                  categories=grades, ordered=True)})
+    assert Schema.infer(table).variable("grade").categories == grades
+    as_text = table.assign(grade=table["grade"].astype(str))
+    assert Schema.infer(as_text).variable("grade").categories == sorted(grades)
 
 
 def test_hand_edited_json_with_defaults_left_out_loads():

@@ -15,7 +15,7 @@ import torch
 from hgym_core.data.encoding import LENGTH, PRESENT, Encoder, rows_from_code
 from hgym_core.data.schema import Schema
 from hgym_core.errors import HGymError
-from hgym_core.gan.config import DataSize, TrainConfig, describe_choice, fit_curriculum, preset
+from hgym_core.gan.config import DataSize, TrainConfig, describe_choice, fit_to_data, preset
 from hgym_core.gan.models import StaticHeadGenerator, build_critic, build_generator
 from hgym_core.gan.trainer import Trainer, update_average
 from hgym_core.gan.wgan import Padding, correlation_matrix
@@ -146,7 +146,8 @@ def test_presets_fit_the_data_and_auto_says_what_it_chose():
     quick = preset("quick", DataSize(patients=200, longest=16))
     assert quick.curriculum == (3, 8, 16)                          # was 10 / 30 / 60: refused on short tables
     assert preset("quick", DataSize(200, 60)).curriculum == (10, 30, 60)
-    assert fit_curriculum(TrainConfig(), 5) == TrainConfig()        # a derived curriculum fits already
+    assert fit_to_data(TrainConfig(), DataSize(300, 5)) == TrainConfig()   # derived curriculum, batch 256 < 300
+    assert fit_to_data(TrainConfig(), DataSize(40, 5)).batch_size == 40      # never more than the patients
     small, large = preset("auto", DataSize(47, 20)), preset("auto", DataSize(1600, 60))
     assert (small.batch_size, large.batch_size) == (16, 128) and small.curriculum == (20,)
     assert preset("auto", DataSize(47, 20), time_budget=90).time_budget == 90

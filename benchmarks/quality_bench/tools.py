@@ -64,7 +64,7 @@ def project_config(preset_name: str, seed: int, threads: int, train: pd.DataFram
                    budget_seconds: float) -> TrainConfig:
     """The preset fitted to the training table with ``budget_seconds`` of training, as the command
     line makes it; no holdout of its own (the benchmark holds its patients out already)."""
-    size = data_size(train, schema, holdout=0.0)
+    size = data_size(train, schema, TrainConfig(holdout=0.0, seed=seed))
     return preset(preset_name, size, time_budget=budget_seconds).replace(seed=seed, device="cpu",
                                                                          cpu_threads=threads, holdout=0.0)
 

@@ -149,7 +149,8 @@ def run(args: argparse.Namespace) -> int:
         if changes.get("early_stop") is not None and "validation_every" not in changes:
             changes["validation_every"] = AUTO_VALIDATION_EVERY   # a plateau is judged by validation
         name = args.preset or DEFAULT_PRESET
-        size = service.data_size(table, schema)
+        size = service.data_size(table, schema, TrainConfig(holdout=changes.get("holdout", TrainConfig().holdout),
+                                                            seed=changes.get("seed", 0)))
         config = preset(name, size, changes.get("time_budget")).replace(**changes)
         print(describe_choice(name, config, size))
         job = service.start_run(args.out, config, source, table, schema, note=print)

@@ -8,8 +8,10 @@ Kinds: bool or two labels -> binary; text, at most ``MAX_INTEGER_LEVELS`` intege
 most ``MAX_FRACTION_LEVELS`` other numbers (0 / 0.5 / 1) -> categorical; other numbers and text that
 is nearly all numbers (a measurement with a stray typo, which validation then points at) -> numeric.
 Empty cells do not change the kind: every kind learns where its cells are empty. Static: the value
-never changes within a patient. Category order: ``infer`` lists labels sorted (numbers numerically,
-text alphabetically, False before True), so the same table always gives the same one-hot layout.
+never changes within a patient. Category order: ``infer`` keeps the order of an ordered pandas
+Categorical (a Parquet dictionary saved with its order: "mild, moderate, severe"); other labels are
+sorted (numbers numerically, text alphabetically, False before True), so the same table always gives
+the same one-hot layout. The user's order, typed in the schema, is the one the encoder uses.
 
 Numeric variables also carry what clinicians' columns look like (doses, rates, regimens):
 - ``points``: exact values that hold a large share of the rows (an infusion rate that is exactly 0
@@ -43,6 +45,7 @@ TimeMode = Literal["step", "irregular"]
 KINDS: tuple[str, ...] = get_args(Kind)
 TRANSFORMS: tuple[str, ...] = get_args(Transform)
 TIME_MODES: tuple[str, ...] = get_args(TimeMode)
+NUMERIC_ONLY = ("transform", "points", "held", "min", "max")   # fields of numeric variables only
 
 # Integer columns with at most this many distinct values are read as category codes (e.g. a
 # 1-5 severity grade); more levels look like a measurement.
@@ -127,7 +130,14 @@ class Schema:
 
     # ---- JSON ---------------------------------------------------------------------------
     def to_dict(self) -> dict:
-        return asdict(self)
+        """Plain data for JSON; a binary or categorical variable leaves out the numeric-only fields
+        (transform, points, held, min, max), which loading fills with their defaults."""
+        data = asdict(self)
+        for variable in data["variables"]:
+            if variable["kind"] != "numeric":
+                for name in NUMERIC_ONLY:
+                    del variable[name]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict) -> "Schema":
@@ -316,9 +326,10 @@ def _infer_variable(name: str, values: pd.Series, first: np.ndarray) -> Variable
         return Variable(name, "numeric", static=static)
     labels = pd.unique(values.dropna())
     if len(labels) == 2 or (len(labels) == 1 and not is_number):
-        return Variable(name, "binary" if len(labels) == 2 else "categorical", _sorted_labels(labels), static=static)
+        return Variable(name, "binary" if len(labels) == 2 else "categorical", _ordered_labels(values, labels),
+                        static=static)
     if not is_number or _few_levels(labels, int(values.notna().sum())):
-        return Variable(name, "categorical", _sorted_labels(labels), static=static)
+        return Variable(name, "categorical", _ordered_labels(values, labels), static=static)
     numbers = values.to_numpy(dtype=np.float64, na_value=np.nan)
     points = [] if static else point_values(numbers)
     return Variable(name, "numeric", static=static, points=points,
@@ -366,6 +377,14 @@ def _numbers_with_stray_text(values: pd.Series) -> bool:
     parsed = numbers.notna().to_numpy()
     return (counts.to_numpy()[parsed].sum() >= NUMERIC_TEXT_SHARE * counts.sum()
             and numbers.nunique() > MAX_INTEGER_LEVELS)
+
+
+def _ordered_labels(values: pd.Series, labels) -> list:
+    """The labels in the column's own order when it has one (an ordered Categorical), else sorted."""
+    if isinstance(values.dtype, pd.CategoricalDtype) and values.dtype.ordered:
+        present = set(labels)
+        return [_json_scalar(label) for label in values.dtype.categories if label in present]
+    return _sorted_labels(labels)
 
 
 def _sorted_labels(labels: np.ndarray) -> list:

@@ -187,9 +187,8 @@ class DataSize:
 
 
 def preset(name: str, data: DataSize | None = None, time_budget: float | None = None) -> TrainConfig:
-    """A preset's settings, fitted to ``data`` when given: a fixed curriculum is scaled down to the
-    longest patient (``quick``'s 10/30/60 becomes 3/8/16 on 16-step patients), and ``auto`` picks
-    its settings from the table and ``time_budget`` (seconds; default ten minutes)."""
+    """A preset's settings, fitted to ``data`` when given (``fit_to_data``), and ``auto``'s picked from
+    the table and ``time_budget`` (seconds; default ten minutes)."""
     if name == "auto":
         return auto_config(data, DEFAULT_TIME_BUDGET if time_budget is None else time_budget)
     if name not in PRESETS:
@@ -197,17 +196,21 @@ def preset(name: str, data: DataSize | None = None, time_budget: float | None = 
     config = dataclasses.replace(PRESETS[name])
     if time_budget is not None:
         config = config.replace(time_budget=time_budget)
-    return config if data is None else fit_curriculum(config, data.longest)
+    return config if data is None else fit_to_data(config, data)
 
 
-def fit_curriculum(config: TrainConfig, longest: int) -> TrainConfig:
-    """``config`` with its curriculum scaled to patients of at most ``longest`` steps (in proportion,
-    each stage at least 1, the last one ``longest``); unchanged when it fits or is derived."""
-    if config.curriculum is None or max(config.curriculum) <= longest:
-        return config
-    top = max(config.curriculum)
-    lengths = sorted({max(1, math.ceil(length * longest / top)) for length in config.curriculum})
-    return config.replace(curriculum=tuple(lengths))
+def fit_to_data(config: TrainConfig, data: DataSize) -> TrainConfig:
+    """``config`` made to work on ``data``: a fixed curriculum scaled to its longest patient (in
+    proportion, each stage at least 1, the last one the longest; ``quick``'s 10/30/60 becomes 3/8/16
+    on 16-step patients), and a batch larger than the patients trained on shrunk to them."""
+    changes = {}
+    if config.curriculum is not None and max(config.curriculum) > data.longest:
+        top = max(config.curriculum)
+        changes["curriculum"] = tuple(sorted({max(1, math.ceil(length * data.longest / top))
+                                              for length in config.curriculum}))
+    if config.batch_size > data.patients:
+        changes["batch_size"] = max(1, data.patients)
+    return config.replace(**changes) if changes else config
 
 
 def auto_config(data: DataSize | None, time_budget: float) -> TrainConfig:

@@ -30,7 +30,7 @@ from hgym_core.plots.correlations import (
 )
 from hgym_core.plots.privacy import dcr_histogram_figure
 from hgym_core.plots.training import DEFAULT_LOSS_SERIES, curriculum_changes, downsample_indices, loss_figure
-from hgym_core.plots.trajectories import trajectories_comparison_figure, trajectories_figure
+from hgym_core.plots.trajectories import measured_rows, trajectories_comparison_figure, trajectories_figure
 
 __all__ = [
     "CATEGORY_COLOURS", "DEFAULT_LOSS_SERIES", "HOLDOUT_COLOUR", "MISSING_LABEL", "REAL_COLOUR",
@@ -38,6 +38,6 @@ __all__ = [
     "category_shares_by_step", "constant_variables", "correlation_columns", "correlation_heatmaps_figure",
     "correlation_matrices", "curriculum_changes", "dcr_histogram_figure", "distribution_figure",
     "dose_bands_figure", "dose_like_variables", "downsample_indices", "histogram_edges", "histogram_shares",
-    "loss_figure", "prefers_log_axis", "rows_noun", "time_band_figure", "trajectories_comparison_figure",
+    "loss_figure", "measured_rows", "prefers_log_axis", "rows_noun", "time_band_figure", "trajectories_comparison_figure",
     "trajectories_figure",
 ]

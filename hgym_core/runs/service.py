@@ -69,24 +69,40 @@ def start_run(folder: Folder, config: TrainConfig, source: dict, table: pd.DataF
 
 def plan(table: pd.DataFrame, schema: Schema, config: TrainConfig) -> tuple[PatientCounts, TrainingSchedule]:
     """How many patients a new run of ``config`` on ``table`` trains on and keeps out, and its steps
-    (the same split ``Synthesizer.fit`` makes). HGymError listing every problem of the table."""
-    rows_per_patient = check(table, schema).groupby(schema.id_column, sort=False).size()
-    split = PatientSplit.of(rows_per_patient.index, config.holdout, config.seed)
-    counts = planned_counts(len(rows_per_patient), config)
-    return counts, TrainingSchedule.plan(config, counts.trained, int(rows_per_patient.loc[split.train].max()))
+    (the same split ``Synthesizer.fit`` makes). HGymError listing every problem of the table, or
+    naming a curriculum longer than the training patients."""
+    counts, longest = training_side(table, schema, config)
+    if config.curriculum and max(config.curriculum) > longest:
+        raise HGymError(f"Setting 'curriculum' asks for length {max(config.curriculum)}, but the longest patient "
+                        f"trained on has {longest} time steps; use lengths up to {longest}, or leave the "
+                        "curriculum empty for the automatic one.")
+    return counts, TrainingSchedule.plan(config, counts.trained, longest)
 
 
-def data_size(table: pd.DataFrame, schema: Schema, holdout: float | None = None) -> DataSize:
-    """What a preset fits itself to (``gan.config.preset``): the patients trained on with ``holdout``
-    (the default share when None), the longest patient, and whether anything is once per patient."""
+def training_side(table: pd.DataFrame, schema: Schema, config: TrainConfig) -> tuple[PatientCounts, int]:
+    """The patients a run of ``config`` trains on and keeps out, and the most time steps a patient of
+    the training side has (the longest curriculum length it can train)."""
+    return _training_side(check(table, schema), schema, config)
+
+
+def data_size(table: pd.DataFrame, schema: Schema, config: TrainConfig | None = None) -> DataSize:
+    """What a preset fits itself to (``gan.config.preset``), for a run of ``config``'s holdout and
+    seed (the defaults when None): the patients it trains on, the longest of them, and whether the
+    table has anything once per patient (a static variable, lengths or first times that vary)."""
     checked = check(table, schema)
-    rows = checked.groupby(schema.id_column, sort=False).size()
-    config = TrainConfig() if holdout is None else TrainConfig(holdout=holdout)
-    firsts = checked.groupby(schema.id_column, sort=False)[schema.time_column].first()
+    counts, longest = _training_side(checked, schema, config or TrainConfig())
+    patients = checked.groupby(schema.id_column, sort=False)
     static = (any(v.static and (v.kind == "numeric" or len(v.categories) > 1 or checked[v.name].isna().any())
                   for v in schema.variables)
-              or rows.nunique() > 1 or (schema.time_mode == "irregular" and firsts.nunique() > 1))
-    return DataSize(planned_counts(len(rows), config).trained, int(rows.max()), bool(static))
+              or patients.size().nunique() > 1
+              or (schema.time_mode == "irregular" and patients[schema.time_column].first().nunique() > 1))
+    return DataSize(counts.trained, longest, bool(static))
+
+
+def _training_side(checked: pd.DataFrame, schema: Schema, config: TrainConfig) -> tuple[PatientCounts, int]:
+    rows_per_patient = checked.groupby(schema.id_column, sort=False).size()
+    split = PatientSplit.of(rows_per_patient.index, config.holdout, config.seed)
+    return planned_counts(len(rows_per_patient), config), int(rows_per_patient.loc[split.train].max())
 
 
 def continue_run(folder: Folder, epochs: int | None = None, settings: dict | None = None,

@@ -1,8 +1,9 @@
 """Real-browser harness: a Streamlit server on a free port and Debian's Chromium via Playwright.
 
 How the server and the browser start lives in tests/e2e/server.py, shared with
-benchmarks/dashboard_responsiveness.py. Screenshots go to docs/screenshots/ (the README shows
-them) unless HGYM_SCREENSHOT_DIR says otherwise.
+benchmarks/dashboard_responsiveness.py. The journey's screenshots go to a temporary folder, and
+to HGYM_SCREENSHOT_DIR when it is set: `make screenshots` sets it to docs/screenshots/ (the
+README's), so `make test` leaves the tracked images alone.
 """
 
 from __future__ import annotations
@@ -13,10 +14,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.server import REPO, VIEWPORT, chromium, missing_chromium_message, streamlit_server
+from tests.e2e.server import VIEWPORT, chromium, missing_chromium_message, streamlit_server
 from tests.e2e.ui import Wire
 
-SCREENSHOTS = Path(os.environ.get("HGYM_SCREENSHOT_DIR", REPO / "docs" / "screenshots"))
 # Streamlit scrolls inside <main>, so a "full page" screenshot would stop at the window's
 # height: the window grows to the main area's height for the shot (bounded, to keep PNGs small).
 MAX_SCREENSHOT_HEIGHT = 12_000
@@ -51,11 +51,12 @@ def page(browser, app_url):
 
 
 @pytest.fixture(scope="session")
-def screenshot():
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+def screenshot(tmp_path_factory):
+    folder = Path(os.environ.get("HGYM_SCREENSHOT_DIR") or tmp_path_factory.mktemp("screenshots"))
+    folder.mkdir(parents=True, exist_ok=True)
 
     def take(tab, name: str) -> Path:
-        path = SCREENSHOTS / f"{name}.png"
+        path = folder / f"{name}.png"
         height = tab.evaluate("document.querySelector('[data-testid=\"stMain\"]')?.scrollHeight ?? 0")
         tab.set_viewport_size({"width": VIEWPORT["width"],
                                "height": min(max(height, VIEWPORT["height"]), MAX_SCREENSHOT_HEIGHT)})

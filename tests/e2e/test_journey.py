@@ -1,23 +1,29 @@
 """The whole user journey in a real browser, on the built-in HIV cohort, in one tab:
-data → train (live plots, stop, resume) → compare → generate and download → a bad upload.
+data → train (live plots, stop, resume) → compare → generate and download → a bad upload;
+then a second user's tab: a table of their own, shorter than the quick preset's 60 steps and
+with empty label cells → train it with the quick preset as it stands → its privacy scores.
 
 The steps run in file order and build on each other (the run trained in step 2 is compared
 and sampled in steps 3 and 4); after a failed step the rest are skipped (marker "journey").
-Each step saves a screenshot into docs/screenshots/ for the README. Every wait is on a
-condition (a script run finished, an element shown, a number changed); timeouts only bound it.
+Each step takes a screenshot for the README (docs/screenshots/ under `make screenshots`). Every
+wait is on a condition (a script run finished, an element shown, a number changed); timeouts only
+bound it. The browser console must stay free of Vega's warnings throughout.
 """
 
 from __future__ import annotations
 
 import re
 
+import numpy as np
 import pandas as pd
 import pytest
 from playwright.sync_api import Page, expect
 
 from hgym_core.data.demo import HIV_CATEGORIES, simulate_hiv_cohort
 from hgym_core.data.schema import Schema
-from tests.e2e.ui import click, number_after, number_input, open_page, set_number, set_text, settle, sidebar
+from tests.e2e.server import VIEWPORT
+from tests.e2e.ui import (Wire, click, number_after, number_input, open_page, set_number, set_text, settle,
+                          sidebar, upload)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.journey]
 
@@ -52,6 +58,44 @@ LIVE_STATE_JS = """([progress, status]) => {
 }"""
 
 
+# The second user's table: 24 months (the quick preset's curriculum is 10, 30, 60) and an arm
+# column with empty cells, which the model learns as a "missing" class.
+SHORT_PATIENTS, SHORT_MONTHS = 120, 24
+SHORT_RUN = "e2e-short"
+VEGA_WARNING = "Infinite extent"
+
+
+def short_table() -> bytes:
+    rng = np.random.default_rng(0)
+    rows = SHORT_PATIENTS * SHORT_MONTHS
+    arm = rng.choice(["control", "low dose", "high dose", None], rows, p=[0.4, 0.25, 0.25, 0.1])
+    table = pd.DataFrame({"PatientID": np.repeat(np.arange(SHORT_PATIENTS), SHORT_MONTHS),
+                          "Month": np.tile(np.arange(SHORT_MONTHS), SHORT_PATIENTS),
+                          "HbA1c": rng.normal(7.5, 1.0, rows).round(1), "Arm": arm,
+                          "Event": rng.integers(0, 2, rows)})
+    return table.to_csv(index=False).encode()
+
+
+@pytest.fixture(scope="module")
+def console(page: Page) -> list[str]:
+    """What the journey's tab writes to the browser console."""
+    messages: list[str] = []
+    page.on("console", lambda message: messages.append(f"{message.type}: {message.text}"))
+    return messages
+
+
+@pytest.fixture(scope="module")
+def second_tab(browser, app_url: str):
+    """Another user's tab on the same server: its own data set and settings."""
+    context = browser.new_context(viewport=VIEWPORT, accept_downloads=True)
+    tab = context.new_page()
+    tab.set_default_timeout(60_000)
+    Wire(tab)
+    settle(tab, lambda: tab.goto(app_url), SLOW_RUN_S)
+    yield tab
+    context.close()
+
+
 def wait_for_live_update(page: Page, after: dict, status: str = "running") -> dict:
     """Wait until the live panel shows ``status`` with a later step and more plotted points
     than ``after`` (the fragment redraws itself: no reload, no click); returns what it shows."""
@@ -73,7 +117,7 @@ def stop_and_wait(page: Page) -> int:
     return step
 
 
-def test_01_data_page_shows_the_inferred_schema(page: Page, app_url: str, screenshot) -> None:
+def test_01_data_page_shows_the_inferred_schema(page: Page, app_url: str, screenshot, console) -> None:
     settle(page, lambda: page.goto(app_url), SLOW_RUN_S)   # first visit: simulates the 8,916-patient cohort
     expect(page.get_by_role("heading", name="Data", exact=True, level=1)).to_be_visible()
     # The page offers a smaller built-in cohort; take one so the later steps stay quick.
@@ -93,7 +137,7 @@ def test_01_data_page_shows_the_inferred_schema(page: Page, app_url: str, screen
     screenshot(page, "01-data-schema")
 
 
-def test_02_train_page_runs_live_stops_and_resumes(page: Page, screenshot) -> None:
+def test_02_train_page_runs_live_stops_and_resumes(page: Page, screenshot, console) -> None:
     open_page(page, "Train")
     expect(page.get_by_text(f"Training on {COHORT_NAME}")).to_be_visible()
     page.get_by_text("Advanced settings").click()
@@ -130,6 +174,7 @@ def test_02_train_page_runs_live_stops_and_resumes(page: Page, screenshot) -> No
     expect(page.get_by_role("button", name="Start training")).to_be_enabled()
     expect(sidebar(page).get_by_text(RUN_NAME, exact=True)).to_be_visible()                     # current run
     expect(sidebar(page).get_by_text(re.compile(rf"stopped · {RUN_NAME} · epoch"))).to_be_visible()   # job
+    assert not [line for line in console if VEGA_WARNING in line], "the live charts warned in the console"
 
 
 def test_03_compare_page_shows_panels_and_scores(page: Page, screenshot) -> None:
@@ -189,9 +234,7 @@ def test_04_generate_page_downloads_100_patients(page: Page, screenshot) -> None
 def test_05_malformed_upload_is_refused_and_the_data_stays(page: Page, screenshot) -> None:
     open_page(page, "Data")
     no_id_column = b"Month,CD4,VL\n0,500,100\n1,abc,90\n"
-    uploader = page.get_by_test_id("stFileUploader").filter(has_text="CSV, CSV.gz or Parquet")
-    settle(page, lambda: uploader.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(
-        files=[{"name": "no-patient-id.csv", "mimeType": "text/csv", "buffer": no_id_column}]))
+    upload(page, "no-patient-id.csv", no_id_column)
     error = page.get_by_test_id("stAlert").filter(has_text="no-patient-id.csv was not loaded")
     expect(error).to_be_visible()
     expect(error).to_contain_text("Could not find the patient id column")
@@ -201,3 +244,47 @@ def test_05_malformed_upload_is_refused_and_the_data_stays(page: Page, screensho
     expect(page.get_by_text(f"Working on {COHORT_NAME}")).to_be_visible()
     expect(page.get_by_text("The table fits the schema: ready to train.")).to_be_visible()
     screenshot(page, "06-upload-error")
+
+
+def test_06_a_short_table_with_empty_label_cells_trains_with_the_quick_preset(second_tab: Page, screenshot) -> None:
+    tab = second_tab
+    expect(tab.get_by_role("heading", name="Data", exact=True, level=1)).to_be_visible()
+    upload(tab, "short.csv", short_table())
+    expect(tab.get_by_text(f"Loaded short.csv: {SHORT_PATIENTS} patients")).to_be_visible()
+    expect(tab.get_by_text("The table fits the schema: ready to train.")).to_be_visible()
+
+    open_page(tab, "Train")
+    expect(tab.get_by_role("combobox", name="Preset")).to_have_value("quick")
+    tab.get_by_text("Advanced settings").click()
+    curriculum = tab.get_by_role("textbox", name="Curriculum lengths (empty = automatic)", exact=True)
+    expect(curriculum).to_have_value(f"10, {SHORT_MONTHS}")   # the preset's 10, 30, 60 fitted to 24 months
+    expect(tab.get_by_text(re.compile(rf"^Trains on 96 of {SHORT_PATIENTS} patients"))).to_be_visible()
+    set_text(tab, "Run name", SHORT_RUN)
+    click(tab, "Start training")
+    expect(tab.get_by_text(f"Started '{SHORT_RUN}'")).to_be_visible()
+    expect(tab.locator(PROGRESS)).to_contain_text(" · finished · ", timeout=SLOW_RUN_S * 1000)
+    expect(tab.get_by_role("link", name=f"Compare '{SHORT_RUN}' with the real data")).to_be_visible()
+    screenshot(tab, "07-train-short-table")
+
+
+def test_07_compare_shows_the_privacy_of_a_run_with_a_holdout(second_tab: Page, screenshot) -> None:
+    tab = second_tab
+    open_page(tab, "Compare")
+    expect(tab.get_by_role("combobox", name="Run")).to_have_value(re.compile(rf"^{SHORT_RUN} \(finished"))
+    set_number(tab, "Synthetic patients", COMPARED_PATIENTS)
+    model_scores = tab.get_by_role("switch", name="Detection and utility scores")
+    if model_scores.is_checked():
+        settle(tab, tab.get_by_text("Detection and utility scores", exact=True).click)
+    click(tab, "Compare", timeout_s=SLOW_RUN_S)
+    expect(tab.get_by_text(re.compile(rf"reference: 24 held-out real patients"))).to_be_visible()
+    for panel in ("HbA1c", "Arm", "Event"):
+        expect(tab.get_by_role("heading", name=panel, exact=True)).to_be_visible()
+    expect(tab.get_by_role("heading", name="Privacy", exact=True)).to_be_visible()
+    share = tab.get_by_test_id("stMetric").filter(has_text="DCR share")
+    expect(share).to_contain_text(re.compile(r"\d+%"))
+    expect(tab.get_by_text(re.compile(r"^\d+% of the synthetic patients are closer to a training patient"))) \
+        .to_be_visible()
+    dcr = tab.get_by_test_id("stPlotlyChart").filter(has_text="Distance to closest record (DCR)")
+    expect(dcr).to_be_visible()
+    expect(dcr).to_contain_text("to nearest holdout patient")   # both distances: training and holdout
+    screenshot(tab, "08-compare-privacy")

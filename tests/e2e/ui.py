@@ -174,3 +174,10 @@ def choose(page: Page, label: str, option: str) -> None:
     box.click()
     settle(page, page.get_by_role("option", name=option, exact=True).click)
     expect(box).to_have_value(option)
+
+
+def upload(page: Page, file_name: str, content: bytes) -> None:
+    """Drop a table file on the Data page's uploader and wait for the run it causes."""
+    uploader = page.get_by_test_id("stFileUploader").filter(has_text="CSV, CSV.gz or Parquet")
+    settle(page, lambda: uploader.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(
+        files=[{"name": file_name, "mimeType": "text/csv", "buffer": content}]))
