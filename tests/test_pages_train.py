@@ -84,14 +84,15 @@ def short_table(n_patients: int = 30, steps: int = 20) -> pd.DataFrame:
 
 def test_the_quick_preset_fits_a_short_table_and_follows_the_data_until_a_setting_is_typed(folders):
     at = open_app("train")
+    at.selectbox(key=Train.preset.key).set_value("quick").run()
     curriculum, batch = Train.setting("curriculum").key, Train.setting("batch_size").key
     # The 40-patient cohort: 60 months, 32 patients train (holdout 0.2), so the batch of 64 is 32.
     assert at.text_input(key=curriculum).value == "10, 30, 60" and at.number_input(key=batch).value == 32
     short = accept_upload(table_bytes(short_table(), "short.csv"), "short.csv")
     at.session_state[App.dataset.key] = short
     at.run()
-    # 20 steps, 24 of 30 patients train: the preset's lengths stop at 20 and its batch at 24.
-    assert at.text_input(key=curriculum).value == "10, 20" and at.number_input(key=batch).value == 24
+    # 20 steps, 24 of 30 patients train: the preset's lengths scale to 20 (10/30/60 -> 4/10/20), its batch to 24.
+    assert at.text_input(key=curriculum).value == "4, 10, 20" and at.number_input(key=batch).value == 24
     assert not start_problems(at) and not at.button(key=Train.start_button.key).disabled
     assert "Trains on 24 of 30 patients" in texts(at.caption)
 
@@ -103,6 +104,8 @@ def test_the_quick_preset_fits_a_short_table_and_follows_the_data_until_a_settin
 
 def test_a_time_budget_is_a_basic_setting_with_the_time_it_ends(folders):
     at = open_app("train")
+    assert re.search(r"Time budget 10 min 00 s: started now", texts(at.caption))   # auto: ten minutes
+    at.selectbox(key=Train.preset.key).set_value("quick").run()                   # quick: no budget
     budget = at.number_input(key=Train.setting("time_budget").key)
     assert budget.label == "Time budget in minutes (0 = train every epoch)" and "minutes" in budget.help
     assert "Time budget" not in texts(at.caption)

@@ -21,7 +21,7 @@ def run_name(at) -> str:
 
 def test_the_default_run_name_follows_the_data_and_the_preset(folders, hiv_cohort):
     at = open_app("train")
-    assert run_name(at).startswith("hiv-quick-")
+    assert run_name(at).startswith("hiv-auto-")   # the default preset
     at.selectbox(key=Train.preset.key).set_value("health-gym").run()
     assert run_name(at).startswith("hiv-health-gym-")
 
