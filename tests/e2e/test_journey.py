@@ -22,7 +22,7 @@ from playwright.sync_api import Page, expect
 from hgym_core.data.demo import HIV_CATEGORIES, simulate_hiv_cohort
 from hgym_core.data.schema import Schema
 from tests.e2e.server import VIEWPORT
-from tests.e2e.ui import (Wire, click, number_after, number_input, open_page, set_number, set_text, settle,
+from tests.e2e.ui import (Wire, choose, click, number_after, number_input, open_page, set_number, set_text, settle,
                           sidebar, upload)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.journey]
@@ -254,10 +254,11 @@ def test_06_a_short_table_with_empty_label_cells_trains_with_the_quick_preset(se
     expect(tab.get_by_text("The table fits the schema: ready to train.")).to_be_visible()
 
     open_page(tab, "Train")
-    expect(tab.get_by_role("combobox", name="Preset")).to_have_value("quick")
+    expect(tab.get_by_role("combobox", name="Preset")).to_have_value("auto")   # the default for one's own data
+    choose(tab, "Preset", "quick")
     tab.get_by_text("Advanced settings").click()
     curriculum = tab.get_by_role("textbox", name="Curriculum lengths (empty = automatic)", exact=True)
-    expect(curriculum).to_have_value(f"10, {SHORT_MONTHS}")   # the preset's 10, 30, 60 fitted to 24 months
+    expect(curriculum).to_have_value(f"4, 12, {SHORT_MONTHS}")   # the preset's 10, 30, 60 scaled to 24 months
     expect(tab.get_by_text(re.compile(rf"^Trains on 96 of {SHORT_PATIENTS} patients"))).to_be_visible()
     set_text(tab, "Run name", SHORT_RUN)
     click(tab, "Start training")
