@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import torch
 
-from hgym_core.data.encoding import LENGTH, PRESENT, START, Encoder, changed_channel, length_code, mode_channel
+from hgym_core.data.encoding import LENGTH, PRESENT, START, Encoder, changed_channel, mode_channel
 from hgym_core.data.schema import Schema
 
 from tests.test_encoding import softmax_like
@@ -134,15 +134,14 @@ def test_a_constant_column_stays_constant_and_trains():
     assert (decoded["const"] == 7.5).all() and (decoded["ward"] == "A").all()
 
 
-def test_a_length_channel_gives_each_patient_its_length_once(clinic):
+def test_a_length_block_gives_each_patient_its_length_once(clinic):
     table, schema, _ = clinic
     encoder = Encoder.fit(table, schema, length_block=True)
-    channel = encoder._span[LENGTH]
-    assert channel.static and channel.kind == "real" and PRESENT in encoder._span
+    block = encoder._span[LENGTH]
+    assert block.static and block.n_classes == encoder.max_length and PRESENT in encoder._span
     cohort = encoder.encode(table)
-    codes = length_code(cohort.lengths.numpy().astype(float), encoder.max_length)
-    np.testing.assert_allclose(cohort.data[:, :, channel.start], np.repeat(codes[:, None], encoder.max_length, 1),
-                               rtol=1e-6)
+    classes = cohort.data[:, :, block.start:block.end].argmax(dim=-1)
+    assert torch.equal(classes, (cohort.lengths - 1)[:, None].expand_as(classes))   # class k: k + 1 rows, every step
     data = cohort.data.clone()
     present = encoder._span[PRESENT]
     data[:, :, present.start], data[:, :, present.start + 1] = 0.0, 1.0   # presence says "all present"

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import torch
 
-from hgym_core.data.encoding import LENGTH, PRESENT, Encoder, rows_from_code
+from hgym_core.data.encoding import LENGTH, PRESENT, Encoder
 from hgym_core.data.schema import Schema
 from hgym_core.errors import HGymError
 from hgym_core.gan.config import DataSize, TrainConfig, describe_choice, fit_to_data, preset
@@ -46,15 +46,31 @@ def ragged():
 
 def test_the_static_head_generates_static_values_once_and_presence_from_the_length(ragged):
     _, _, encoder, _ = ragged
-    generator = StaticHeadGenerator(encoder.spans, latent_dim=8, hidden_dim=16, max_length=encoder.max_length)
+    generator = StaticHeadGenerator(encoder.spans, latent_dim=8, hidden_dim=16)
     x = generator.generate(32, encoder.max_length, torch.Generator().manual_seed(0))
     static = [i for s in encoder.spans if s.static for i in range(s.start, s.end)]
     assert torch.equal(x[:, :, static], x[:, :1, static].expand_as(x[:, :, static]))   # one value per patient
     present = x[:, :, encoder._span[PRESENT].start + 1]
-    rows = rows_from_code(x[:, 0, encoder._span[LENGTH].start], encoder.max_length)
+    length = encoder._span[LENGTH]
+    rows = x[:, 0, length.start:length.end].argmax(dim=-1) + 1
     assert torch.equal(present, (torch.arange(encoder.max_length)[None, :] < rows[:, None]).float())
     decoded = encoder.decode(x)   # the decoder reads the same lengths
     assert decoded.groupby("id", sort=False).size().tolist() == rows.long().tolist()
+
+
+def test_the_static_head_learns_the_joint_of_a_static_value_and_the_length():
+    """Women have 2 visits and men 6: the head must draw both lengths and tie each to its sex."""
+    rng = np.random.default_rng(0)
+    rows = [(patient, visit, sex, round(float(rng.normal(10, 2)), 1))
+            for patient, sex in enumerate(["F", "M"] * 32) for visit in range({"F": 2, "M": 6}[sex])]
+    table = pd.DataFrame(rows, columns=["id", "visit", "sex", "lab"])
+    config = preset("auto", DataSize(64, 6)).replace(epochs=400, time_budget=None, validation_every=None,
+                                                     gumbel_tau=None, hidden_dim=32, holdout=0.0, seed=1)
+    synthetic = Synthesizer(Schema.infer(table), config).fit(table).sample(400, seed=2)
+    patients = synthetic.groupby("id").agg(sex=("sex", "first"), visits=("sex", "size"))
+    assert set(patients.visits) <= {2, 6} and 0.3 < (patients.sex == "F").mean() < 0.7
+    matched = (patients.visits == patients.sex.map({"F": 2, "M": 6})).mean()
+    assert matched > 0.8, f"only {matched:.0%} of synthetic patients have their sex's number of visits"
 
 
 def test_padding_is_hidden_from_the_critic_and_the_correlation(ragged):
@@ -150,6 +166,7 @@ def test_presets_fit_the_data_and_auto_says_what_it_chose():
     assert fit_to_data(TrainConfig(), DataSize(40, 5)).batch_size == 40      # never more than the patients
     small, large = preset("auto", DataSize(47, 20)), preset("auto", DataSize(1600, 60))
     assert (small.batch_size, large.batch_size) == (16, 128) and small.curriculum == (20,)
+    assert preset("auto", DataSize(9, 20)).batch_size == 9                 # a batch of 16 was refused on the form
     assert preset("auto", DataSize(47, 20), time_budget=90).time_budget == 90
     assert not preset("auto", DataSize(47, 4, static=False)).static_head   # nothing once per patient
     text = describe_choice("auto", small, DataSize(47, 20))
@@ -160,5 +177,5 @@ def test_presets_fit_the_data_and_auto_says_what_it_chose():
 
 def test_the_published_generator_is_unchanged_unless_asked(ragged):
     _, _, encoder, _ = ragged
-    assert type(build_generator(encoder.spans, TrainConfig(), 6)).__name__ == "Generator"
-    assert type(build_generator(encoder.spans, TrainConfig(static_head=True), 6)).__name__ == "StaticHeadGenerator"
+    assert type(build_generator(encoder.spans, TrainConfig())).__name__ == "Generator"
+    assert type(build_generator(encoder.spans, TrainConfig(static_head=True))).__name__ == "StaticHeadGenerator"

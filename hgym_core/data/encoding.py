@@ -4,15 +4,16 @@ Feature layout (the span table the critic's soft embeddings read):
 1. reals, one channel each, in [0, 1]: the numeric variables in schema order (Box-Cox/log/min-max,
    see ``transforms.py``; a mixed column's channel holds its continuous part), then, for irregular
    times, ``__gap__`` (time since the previous row) and ``__start__`` (the time of the patient's
-   first row; no channel when every patient starts at the same time), then, with ``length_block``
-   and lengths that vary, ``__length__`` (the patient's rows, ``length_code``) that a static head
-   generates once per patient; the time channels can have point masses (a ``(mode)`` block);
+   first row; no channel when every patient starts at the same time); the time channels can have
+   point masses (a ``(mode)`` block);
 2. one-hot blocks: binary and categorical variables in schema order, each with one more class,
    "missing", when the variable has empty cells; a ``<var> (mode)`` block for each mixed numeric
    (which exact point value, or "continuous", or "missing"); a 2-class ``<var> (missing)`` block for
    each other numeric with empty cells; a 2-class ``<var> (changed)`` block for each numeric held
    until changed (class 1: a new value in this row); a 2-class ``__present__`` block (class 1 = row
-   present) when patients' lengths vary.
+   present) when patients' lengths vary; with ``length_block`` and lengths that vary, a static
+   ``__length__`` block of one class per length (class k: k + 1 rows) that a static head generates
+   once per patient.
 
 Spans of static variables (and ``__start__``, ``__length__``) are marked ``static``: one value per
 patient, repeated at every step, so a model may generate them once.
@@ -51,7 +52,7 @@ START = "__start__"
 PRESENT = "__present__"
 LENGTH = "__length__"
 EMBED_DIM = {"real": 1, "bin": 2, "cat": 4}
-ENCODER_FORMAT = 2
+ENCODER_FORMAT = 3
 MAX_DECIMALS = 6
 # The share of a column's values that must already be round at d decimals for d to be its precision.
 ROUND_SHARE = 0.99
@@ -137,7 +138,7 @@ class Encoder:
     # ---- fit ----------------------------------------------------------------------------
     @classmethod
     def fit(cls, df: pd.DataFrame, schema: Schema, length_block: bool = False) -> "Encoder":
-        """Fit on ``df``; ``length_block`` adds the static ``__length__`` channel (for a model that
+        """Fit on ``df``; ``length_block`` adds the static ``__length__`` block (for a model that
         generates each patient's length once) when lengths vary."""
         table = check(df, schema)
         rows = _Rows.of(table, schema.id_column)
@@ -251,7 +252,7 @@ class Encoder:
         data[:, :, present.start] = ~is_present
         data[:, :, present.start + 1] = is_present
         if LENGTH in self._span:
-            data[:, :, self._span[LENGTH].start] = length_code(rows.lengths, length)[:, None]
+            data[np.arange(n_patients), :, self._span[LENGTH].start + rows.lengths - 1] = 1.0
         return data
 
     # ---- decode -------------------------------------------------------------------------
@@ -314,8 +315,9 @@ class Encoder:
             lengths = lengths.detach().cpu().numpy() if isinstance(lengths, torch.Tensor) else np.asarray(lengths)
             if lengths.shape != (n_patients,):
                 raise HGymError(f"Got {lengths.shape} lengths for {n_patients} patients; give one length per patient.")
-        elif LENGTH in self._span:   # generated once per patient: its mean over the steps
-            lengths = rows_from_code(array[:, :, self._span[LENGTH].start].mean(axis=1), self.max_length)
+        elif LENGTH in self._span:   # generated once per patient: the class of its first step
+            span = self._span[LENGTH]
+            lengths = array[:, 0, span.start:span.end].argmax(axis=1) + 1
         elif PRESENT in self._span:
             start = self._span[PRESENT].start
             absent = array[:, :, start] >= array[:, :, start + 1]
@@ -487,8 +489,6 @@ def _layout(schema: Schema, state: dict) -> list[Span]:
     time_channels = _time_channels(schema, state)
     # (name, kind, classes, static) in layout order: reals first, then the one-hot blocks
     reals = [(v.name, "real", 1, v.static) for v in [*schema.variables, *time_channels] if v.kind == "numeric"]
-    if state["length_block"]:
-        reals.append((LENGTH, "real", 1, True))
     blocks = []
     for v in schema.variables:
         if v.kind != "numeric":
@@ -503,27 +503,14 @@ def _layout(schema: Schema, state: dict) -> list[Span]:
                if v.kind == "numeric" and v.held and not v.static]
     if state["variable_lengths"]:
         blocks.append((PRESENT, 2, False))
+    if state["length_block"]:
+        blocks.append((LENGTH, state["max_length"], True))
 
     spans, start = [], 0
     for name, kind, n_classes, static in reals + [(n, "bin" if k == 2 else "cat", k, s) for n, k, s in blocks]:
         spans.append(Span(name, kind, n_classes, EMBED_DIM[kind], start, start + n_classes, static))
         start += n_classes
     return spans
-
-
-def length_code(lengths, max_length: int):
-    """A patient's number of rows as the static real ``__length__``: 1 -> 0, max_length -> 1.
-
-    A number, not a one-hot block of max_length classes: a generator's softmax over dozens of
-    lengths is pushed to the commonest one (every synthetic patient had two rows), a number is
-    not. Works on numpy arrays and torch tensors alike (the static-head generator reads it)."""
-    return (lengths - 1) / max(max_length - 1, 1)
-
-
-def rows_from_code(code, max_length: int):
-    """The inverse of ``length_code``, rounded to whole rows in [1, max_length] (numpy or torch)."""
-    rows = (code.clip(0, 1) * max(max_length - 1, 1) + 1).round()
-    return rows.astype(np.int64) if isinstance(rows, np.ndarray) else rows
 
 
 def _one_hot(features: np.ndarray, span: Span, codes: np.ndarray) -> None:

@@ -218,16 +218,18 @@ def auto_config(data: DataSize | None, time_budget: float) -> TrainConfig:
 
     Beyond Health Gym v1, each measured on the real tables of benchmarks/quality.py: the static
     head, padding hidden from the critic, an averaged generator, Adam β1 0.5 (as DoppelGANger),
-    the best generator by validation kept for sampling, no correlation loss. Batches grow with the
-    cohort (a quarter of it, 16 to 128 patients), so a small table still gets many generator
-    steps; the curriculum is the full length only (short tables gain nothing from shorter stages).
+    the best generator by validation kept for sampling, no correlation loss, Gumbel-softmax blocks
+    at τ 0.2 (as CTGAN: a plain softmax drifted to each block's commonest class, lengths above
+    all) and two critic steps per generator step. Batches grow with the cohort (a quarter of it,
+    16 to 128 patients, at most all of them), so a small table still gets many generator steps;
+    the curriculum is the full length only (short tables gain nothing from shorter stages).
     """
     patients = data.patients if data is not None else 256
-    batch = int(min(128, max(16, patients // 4)))
+    batch = int(min(128, max(16, patients // 4), max(1, patients)))   # never more than the patients
     longest = data.longest if data is not None else None
     return TrainConfig(
         epochs=AUTO_EPOCHS, batch_size=batch, hidden_dim=64, latent_dim=32, betas=(0.5, 0.9), lambda_corr=0.0,
-        critic="mlp", n_critic=1, marginal_start=True,
+        critic="mlp", n_critic=2, gumbel_tau=0.2, marginal_start=True,
         curriculum=None if longest is None else (longest,), static_head=data is None or data.static,
         present_rows_only=True,
         ema_decay=0.99, time_budget=time_budget, validation_every=AUTO_VALIDATION_EVERY)
@@ -246,6 +248,7 @@ def describe_choice(name: str, config: TrainConfig, data: DataSize | None) -> st
     lengths = "derived from the longest patient" if config.curriculum is None else \
         ", ".join(str(length) for length in config.curriculum)
     extras = [label for flag, label in ((config.static_head, "static head"),
+                                        (config.gumbel_tau is not None, f"Gumbel-softmax at {config.gumbel_tau}"),
                                         (config.present_rows_only, "padding hidden from the critic"),
                                         (config.marginal_start, "generator started at the marginals"),
                                         (config.ema_decay is not None, f"averaged generator ({config.ema_decay})"),

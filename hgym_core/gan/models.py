@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from hgym_core.data.encoding import LENGTH, PRESENT, Span, rows_from_code
+from hgym_core.data.encoding import LENGTH, PRESENT, Span
 from hgym_core.errors import HGymError
 
 
@@ -220,7 +220,7 @@ class StaticHeadGenerator(nn.Module):
     attribute generator, on Health Gym's sequence generator).
 
     A static head (two LeakyReLU layers over z_s ~ U(0, 1)) emits the static spans: static
-    variables, the first visit's time and, when lengths vary, the ``__length__`` channel. Each step
+    variables, the first visit's time and, when lengths vary, the ``__length__`` block. Each step
     of the sequence generator (Health Gym's bidirectional LSTM and dense layers) reads its own
     noise z_t and the static values, and emits the time-varying spans. ``__present__`` is not
     generated but follows from the length: row t is present when t < the patient's rows, so a
@@ -228,11 +228,10 @@ class StaticHeadGenerator(nn.Module):
     """
 
     def __init__(self, spans: Sequence[Span], latent_dim: int = 128, hidden_dim: int = 128,
-                 gumbel_tau: float | None = None, max_length: int = 1):
+                 gumbel_tau: float | None = None):
         super().__init__()
         self.spans = list(spans)
         self.n_features = check_spans(spans)
-        self.max_length = max_length   # the longest patient: ``__length__`` codes 1..max_length rows
         self.latent_dim = latent_dim
         self.gumbel_tau = gumbel_tau
         static = [s for s in spans if s.static]
@@ -247,7 +246,7 @@ class StaticHeadGenerator(nn.Module):
         self.static_index, self.temporal_index = feature_index(static), feature_index(temporal)
         self.static_output = OutputHead(self.static_output_spans)
         length = next((s for s in packed(static) if s.name == LENGTH), None)
-        self.length_index = None if length is None or not derived else length.start
+        self.length_span = length if length is not None and derived else None
         self.lstm = nn.LSTM(latent_dim + self.static_width, hidden_dim, batch_first=True, bidirectional=True)
         self.linear1 = nn.Linear(2 * hidden_dim, hidden_dim)
         self.linear2 = nn.Linear(hidden_dim, hidden_dim)
@@ -274,12 +273,12 @@ class StaticHeadGenerator(nn.Module):
         h = F.leaky_relu(self.linear1(h), LEAKY_SLOPE)
         h = F.leaky_relu(self.linear2(h), LEAKY_SLOPE)
         parts = [self.head(self.linear3(h), gumbel), repeated]
-        if self.length_index is not None:
-            # Row t is present when t < the patient's rows, as decoding reads them. Detached: the
-            # length is learnt from the static critic (with the other static values); through the
-            # sequence critic it would learn to be short, since every row a patient does not have
-            # is one row fewer for that critic to find fault with (every patient had two rows).
-            rows = rows_from_code(static[:, self.length_index].detach(), self.max_length)
+        if self.length_span is not None:
+            # Row t is present when t < the patient's rows (its length class + 1), as decoding
+            # reads them. Detached: the length is learnt from the static critic (with the other
+            # static values); through the sequence critic it would learn to be short, since every
+            # row a patient does not have is one row fewer for that critic to find fault with.
+            rows = static[:, self.length_span.start:self.length_span.end].detach().argmax(dim=-1) + 1
             present = (torch.arange(length, device=rows.device)[None, :] < rows[:, None]).to(static.dtype)
             parts.append(torch.stack([1.0 - present, present], dim=-1))
         return torch.cat(parts, dim=-1).index_select(-1, self.inverse_order)
@@ -303,11 +302,10 @@ class StaticCritic(nn.Module):
         return self.net(static).squeeze(-1)
 
 
-def build_generator(spans: Sequence[Span], config, max_length: int) -> nn.Module:
-    """The generator ``config`` (a TrainConfig) asks for: Health Gym's, or the static-head one for
-    patients of at most ``max_length`` rows."""
+def build_generator(spans: Sequence[Span], config) -> nn.Module:
+    """The generator ``config`` (a TrainConfig) asks for: Health Gym's, or the static-head one."""
     if config.static_head:
-        return StaticHeadGenerator(spans, config.latent_dim, config.hidden_dim, config.gumbel_tau, max_length)
+        return StaticHeadGenerator(spans, config.latent_dim, config.hidden_dim, config.gumbel_tau)
     return Generator(spans, config.latent_dim, config.hidden_dim, config.gumbel_tau)
 
 

@@ -122,7 +122,7 @@ class Trainer:
         # (the dashboard's other threads share it).
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(config.seed)
-            self.generator = build_generator(encoder.spans, config, encoder.max_length).to(self.device)
+            self.generator = build_generator(encoder.spans, config).to(self.device)
             self.critic = build_critic(encoder.spans, config, longest).to(self.device)
         if config.marginal_start:
             self.generator.start_at_marginals(feature_means(self.cohort).to(self.device))
