@@ -7,10 +7,11 @@ import pandas as pd
 import pytest
 
 from hgym_core.cli import main
-from hgym_core.data.demo import (HIV_CATEGORIES, HIV_COLUMNS, HIV_NUMERIC, HIV_STATIC, HIV_UNITS,
-                            simulate_hiv_cohort)
-from hgym_core.errors import HGymError
+from hgym_core.data.demo import (HIV_CATEGORIES, HIV_COLUMNS, HIV_NUMERIC, HIV_STATIC, HIV_UNITS, hiv_schema,
+                                  simulate_hiv_cohort)
+from hgym_core.data.encoding import Encoder
 from hgym_core.data.io import read_table
+from hgym_core.errors import HGymError
 
 N_MARGINALS = 3000   # ±2 points is ~4 standard errors of a month-pooled share at this size
 
@@ -192,3 +193,11 @@ def test_command_line_writes_a_table_that_round_trips(tmp_path, name, capsys):
 def test_command_line_refuses_unknown_extension(tmp_path, capsys):
     assert main(["demo", "--patients", "5", "--out", str(tmp_path / "cohort.txt")]) == 2
     assert ".parquet" in capsys.readouterr().err
+
+
+def test_the_cohorts_schema_encodes_the_published_37_features(hiv_cohort):
+    """3 Box-Cox numbers and 34 one-hot features (HEALTH_GYM_V1.md): inference would mark the
+    simulated VL and CD4 held until changed, which adds blocks the published model does not have."""
+    schema = hiv_schema(hiv_cohort)
+    assert not any(v.held or v.points for v in schema.variables)
+    assert Encoder.fit(hiv_cohort, schema).n_features == 37

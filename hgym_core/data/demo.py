@@ -440,13 +440,16 @@ def hiv_schema(cohort: pd.DataFrame | None = None) -> Schema:
     Inferred from ``cohort`` (a table from ``simulate_hiv_cohort``; a small default one when
     omitted), then fixed to the published table: every label in its published order (a small
     cohort may lack one, and inference would sort them alphabetically), the static variables,
-    and the units. So every entry point trains the same one-hot layout.
+    and the units. So every entry point trains the same layout, the published one: the numbers
+    are plain Box-Cox channels, not held until changed or with point values as inference would
+    propose for the simulated VL and CD4 (tick them in the schema to train with them).
     """
     inferred = Schema.infer(simulate_hiv_cohort(n_patients=50) if cohort is None else cohort)
 
     def published(variable: Variable) -> Variable:
         if variable.name in HIV_UNITS:
-            return replace(variable, kind="numeric", categories=None, unit=HIV_UNITS[variable.name])
+            return replace(variable, kind="numeric", categories=None, unit=HIV_UNITS[variable.name], points=[],
+                           held=False)
         if variable.name in HIV_CATEGORIES:
             labels = list(HIV_CATEGORIES[variable.name])
             return replace(variable, kind="binary" if len(labels) == 2 else "categorical", categories=labels,
