@@ -17,7 +17,6 @@ from hgym_core.runs.folder import RunFolder
 from hgym_core.runs.info import RunInfo
 from hgym_core.runs.patients import NO_HOLDOUT, PatientSplit, planned_counts, training_and_holdout
 from hgym_core.synthesizer import Synthesizer
-from pages import _compare_work as comparison
 from pages._datasets import demo_dataset
 from pages._session import Compare
 from tests._pages import TINY, folders, open_app, texts  # noqa: F401 - fixture

@@ -277,7 +277,7 @@ def test_07_compare_shows_the_privacy_of_a_run_with_a_holdout(second_tab: Page, 
     if model_scores.is_checked():
         settle(tab, tab.get_by_text("Detection and utility scores", exact=True).click)
     click(tab, "Compare", timeout_s=SLOW_RUN_S)
-    expect(tab.get_by_text(re.compile(rf"reference: 24 held-out real patients"))).to_be_visible()
+    expect(tab.get_by_text(re.compile(r"reference: 24 held-out real patients"))).to_be_visible()
     for panel in ("HbA1c", "Arm", "Event"):
         expect(tab.get_by_role("heading", name=panel, exact=True)).to_be_visible()
     expect(tab.get_by_role("heading", name="Privacy", exact=True)).to_be_visible()
