@@ -15,6 +15,8 @@ import torch
 
 from hgym_core.data.encoding import LENGTH, PRESENT, START, Encoder, changed_channel, mode_channel
 from hgym_core.data.schema import Schema
+from hgym_core.gan.config import DataSize, preset
+from hgym_core.synthesizer import Synthesizer
 
 from tests.test_encoding import softmax_like
 
@@ -108,6 +110,20 @@ def test_doses_land_on_their_exact_point_values_and_are_held_between_changes(cli
     # The exact round trip keeps every zero and every run.
     back = encoder.decode(encoder.encode(table).data)
     np.testing.assert_array_equal(back["dose"].to_numpy(), table["dose"].to_numpy())
+
+
+@pytest.mark.usefixtures("one_torch_thread")
+def test_a_short_training_learns_the_zero_share_of_a_dose_and_keeps_its_bounds():
+    table = clinic_table(n_patients=80, seed=1)
+    schema = Schema.infer(table)
+    config = preset("auto", DataSize(80, 8)).replace(epochs=150, time_budget=None, validation_every=None,
+                                                     holdout=0.0, seed=0)
+    synthetic = Synthesizer(schema, config).fit(table).sample(300, seed=1)
+    real_zeros, synthetic_zeros = (table["dose"] == 0).mean(), (synthetic["dose"] == 0).mean()
+    assert abs(real_zeros - synthetic_zeros) <= 0.10, (real_zeros, synthetic_zeros)
+    for column in ("dose", "albumin", "count", "age"):
+        values = synthetic[column].dropna()
+        assert values.between(table[column].min(), table[column].max()).all(), column
 
 
 def test_schema_bounds_are_never_left(clinic):
