@@ -165,12 +165,12 @@ class _Inspection:
                       "schema's time_mode to 'irregular', or fill in the missing steps.")
 
     def _long_patients(self, first: np.ndarray) -> None:
-        lengths = np.diff(np.append(np.flatnonzero(first), len(first)))
+        starts = np.flatnonzero(first)
+        lengths = np.diff(np.append(starts, len(first)))
         if not len(lengths) or lengths.max() <= LONG_PATIENT_ROWS:
             return
         id_column = self.schema.id_column
-        longest = int(lengths.argmax())
-        patient = self.table[id_column].iloc[[int(np.flatnonzero(first)[longest])]].tolist()[0]   # a Python value
+        patient = self.table[id_column].iloc[[starts[lengths.argmax()]]].tolist()[0]   # a Python value
         self._add(id_column, [], f"Patient {patient!r} has {int(lengths.max()):,} rows (median patient "
                   f"{int(np.median(lengths)):,}; {int((lengths > LONG_PATIENT_ROWS).sum()):,} patients above "
                   f"{LONG_PATIENT_ROWS:,}): every patient is padded to the longest and the networks step through "

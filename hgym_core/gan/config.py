@@ -190,12 +190,13 @@ def preset(name: str, data: DataSize | None = None, time_budget: float | None = 
     """A preset's settings, fitted to ``data`` when given (``fit_to_data``), and ``auto``'s picked from
     the table and ``time_budget`` (seconds; default ten minutes)."""
     if name == "auto":
-        return auto_config(data, DEFAULT_TIME_BUDGET if time_budget is None else time_budget)
-    if name not in PRESETS:
+        config = auto_config(data, DEFAULT_TIME_BUDGET if time_budget is None else time_budget)
+    elif name in PRESETS:
+        config = dataclasses.replace(PRESETS[name])
+        if time_budget is not None:
+            config = config.replace(time_budget=time_budget)
+    else:
         raise HGymError(f"Unknown preset '{name}'; choose one of {list(PRESET_NAMES)}.")
-    config = dataclasses.replace(PRESETS[name])
-    if time_budget is not None:
-        config = config.replace(time_budget=time_budget)
     return config if data is None else fit_to_data(config, data)
 
 
@@ -221,11 +222,11 @@ def auto_config(data: DataSize | None, time_budget: float) -> TrainConfig:
     the best generator by validation kept for sampling, no correlation loss, Gumbel-softmax blocks
     at τ 0.2 (as CTGAN: a plain softmax drifted to each block's commonest class, lengths above
     all) and two critic steps per generator step. Batches grow with the cohort (a quarter of it,
-    16 to 128 patients, at most all of them), so a small table still gets many generator steps;
+    16 to 128 patients; ``preset`` shrinks them to fewer), so a small table still gets many steps;
     the curriculum is the full length only (short tables gain nothing from shorter stages).
     """
     patients = data.patients if data is not None else 256
-    batch = int(min(128, max(16, patients // 4), max(1, patients)))   # never more than the patients
+    batch = int(min(128, max(16, patients // 4)))   # ``preset`` then fits it to fewer patients
     longest = data.longest if data is not None else None
     return TrainConfig(
         epochs=AUTO_EPOCHS, batch_size=batch, hidden_dim=64, latent_dim=32, betas=(0.5, 0.9), lambda_corr=0.0,
