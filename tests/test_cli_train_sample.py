@@ -65,9 +65,12 @@ def test_ctrl_c_stops_cleanly_with_a_checkpoint_to_resume_from(data_file, schema
     run = tmp_path / "interrupted"
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     flags = [*TINY_FLAGS, "--epochs", "1000"]  # far more than the test waits for
+    # A shell's background job (`make test &`, nohup) passes SIGINT on as ignored, and Python then
+    # keeps ignoring it: give the child the default, as a terminal's foreground command has.
     process = subprocess.Popen([sys.executable, "-m", "hgym_core", "train", str(data_file), "--schema",
                                 str(schema_file), "--out", str(run), *flags], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+                               stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         for line in process.stdout:  # wait for the first progress line: training is under way
             if line.startswith("epoch "):
