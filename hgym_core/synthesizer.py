@@ -30,6 +30,7 @@ from hgym_core.device import resolve_device
 from hgym_core.errors import HGymError
 from hgym_core.gan.config import TrainConfig, check_resume_changes
 from hgym_core.gan.models import build_generator
+from hgym_core.gan.sampling import sample_table
 from hgym_core.data.table_writer import WrittenTable, write_batches
 from hgym_core.gan.trainer import Hooks, Trainer
 from hgym_core.runs.folder import RunFolder
@@ -43,7 +44,7 @@ from hgym_core.runs.sources import describe_source
 def fingerprint(cohort: EncodedCohort) -> str:
     """A hash of the encoded training data, so a resume can tell it got the same data back."""
     digest = hashlib.sha256()
-    digest.update(np.ascontiguousarray(cohort.data.cpu().numpy()).tobytes())
+    digest.update(np.ascontiguousarray(cohort.rows.cpu().numpy()).tobytes())
     digest.update(cohort.lengths.cpu().numpy().astype(np.int64).tobytes())
     return digest.hexdigest()[:16]
 
@@ -199,8 +200,7 @@ class Synthesizer:
         for first in range(0, n_patients, batch_size):
             count = min(batch_size, n_patients - first)
             with torch.inference_mode():   # per batch: the consumer runs between batches, outside it
-                encoded = self.generator.generate(count, length, noise)
-                frame = self.encoder.decode(encoded.cpu(), first_id=first)
+                frame = sample_table(self.generator, self.encoder, count, length, noise, first_id=first)
             yield count, frame
             if progress is not None:   # after the consumer took the batch: "done" includes writing it
                 progress(first + count, n_patients)

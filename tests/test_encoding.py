@@ -106,22 +106,22 @@ def test_hiv_round_trip_is_exact(hiv_cohort):
     schema = Schema.infer(hiv_cohort)
     encoder = Encoder.fit(hiv_cohort, schema)
     cohort = encoder.encode(hiv_cohort)
-    assert cohort.data.dtype == torch.float32 and cohort.data.shape == (200, 60, encoder.n_features)
+    assert cohort.padded().dtype == torch.float32 and cohort.padded().shape == (200, 60, encoder.n_features)
     assert cohort.lengths.dtype == torch.int64 and cohort.lengths.tolist() == [60] * 200
     assert cohort.patient_ids == sorted(hiv_cohort["PatientID"].unique().tolist())
-    assert float(cohort.data.min()) >= 0.0 and float(cohort.data.max()) <= 1.0
+    assert float(cohort.padded().min()) >= 0.0 and float(cohort.padded().max()) <= 1.0
     for span in encoder.spans:
         if span.kind != "real":   # every block is one-hot
-            assert torch.all(cohort.data[:, :, span.start:span.end].sum(-1) == 1), span.name
-    assert_round_trip(hiv_cohort, encoder.decode(cohort.data, cohort.lengths), encoder)
+            assert torch.all(cohort.padded()[:, :, span.start:span.end].sum(-1) == 1), span.name
+    assert_round_trip(hiv_cohort, encoder.decode(cohort.padded(), cohort.lengths), encoder)
 
 
 def test_float64_round_trip_is_within_1e6_relative_for_every_numeric(hiv_cohort):
     schema = Schema.infer(hiv_cohort)
     encoder = Encoder.fit(hiv_cohort, schema)
     cohort = encoder.encode(hiv_cohort, dtype=torch.float64)
-    assert cohort.data.dtype == torch.float64
-    decoded = encoder.decode(cohort.data, cohort.lengths)
+    assert cohort.padded().dtype == torch.float64
+    decoded = encoder.decode(cohort.padded(), cohort.lengths)
     for name in ("VL", "CD4", "Rel CD4"):
         np.testing.assert_allclose(decoded[name].to_numpy(float), hiv_cohort[name].to_numpy(float),
                                    rtol=1e-6, atol=0, err_msg=name)
@@ -133,7 +133,7 @@ def test_encoder_rebuilds_from_json(hiv_cohort):
     rebuilt = Encoder.from_dict(json.loads(json.dumps(encoder.to_dict())))
     assert rebuilt.spans == encoder.spans
     sample = hiv_cohort[hiv_cohort["PatientID"] < 5]
-    assert torch.equal(rebuilt.encode(sample).data, encoder.encode(sample).data)
+    assert torch.equal(rebuilt.encode(sample).rows, encoder.encode(sample).rows)
 
 
 def test_decode_of_raw_generator_output_gives_valid_patients(hiv_cohort):
@@ -208,7 +208,7 @@ def test_numeric_columns_with_negatives_encode_and_decode():
     encoder = Encoder.fit(table, Schema.infer(table))
     cohort = encoder.encode(table)
     assert encoder.transforms["Balance"].shift > 0
-    assert_round_trip(table, encoder.decode(cohort.data), encoder)
+    assert_round_trip(table, encoder.decode(cohort.padded()), encoder)
 
 
 # ---- missing values -------------------------------------------------------------------------
@@ -230,9 +230,9 @@ def test_missing_numeric_values_get_an_indicator_block_and_come_back_empty():
     assert all(encoder.spans[names.index(missing_channel(n))].kind == "bin" for n in ("VL", "CD4"))
     cohort = encoder.encode(table)
     block = encoder.spans[names.index(missing_channel("VL"))]
-    flagged = cohort.data[:, :, block.start + 1].reshape(-1).numpy() == 1
+    flagged = cohort.padded()[:, :, block.start + 1].reshape(-1).numpy() == 1
     np.testing.assert_array_equal(flagged, table["VL"].isna().to_numpy())
-    decoded = encoder.decode(cohort.data)
+    decoded = encoder.decode(cohort.padded())
     assert decoded["CD4"].dtype == "Int64"
     assert_round_trip(table, decoded, encoder)
 
@@ -277,13 +277,13 @@ def test_variable_lengths_get_a_present_block_and_padding_repeats_the_last_row()
     present = encoder.spans[-1]
     steps = torch.arange(encoder.max_length)
     expected_present = steps[None, :] < cohort.lengths[:, None]
-    assert torch.equal(cohort.data[:, :, present.start + 1].bool(), expected_present)
-    assert torch.equal(cohort.data[:, :, present.start].bool(), ~expected_present)
+    assert torch.equal(cohort.padded()[:, :, present.start + 1].bool(), expected_present)
+    assert torch.equal(cohort.padded()[:, :, present.start].bool(), ~expected_present)
     for i, n in enumerate(lengths.tolist()):
-        padding = cohort.data[i, n:, :present.start]
-        assert torch.equal(padding, cohort.data[i, n - 1, :present.start].expand_as(padding))
+        padding = cohort.padded()[i, n:, :present.start]
+        assert torch.equal(padding, cohort.padded()[i, n - 1, :present.start].expand_as(padding))
     # Lengths come back from the present block alone.
-    assert_round_trip(table, encoder.decode(cohort.data), encoder)
+    assert_round_trip(table, encoder.decode(cohort.padded()), encoder)
 
 
 def test_synthetic_patients_end_at_their_first_absent_step():
@@ -330,13 +330,13 @@ def test_irregular_times_become_a_gap_channel_and_come_back_exactly():
     encoder = Encoder.fit(table, schema)
     reals = [(s.name, s.static) for s in encoder.spans if s.kind == "real"]
     assert reals == [("VL", False), ("CD4", False), (GAP, False), (START, True)]   # patients start on different days
-    assert_round_trip(table, encoder.decode(encoder.encode(table).data), encoder)
+    assert_round_trip(table, encoder.decode(encoder.encode(table).padded()), encoder)
 
 
 def test_fractional_irregular_times_come_back_within_float32_rounding():
     table = irregular(cohort_table(), integer=False)
     encoder = Encoder.fit(table, Schema.infer(table))
-    decoded = encoder.decode(encoder.encode(table).data)
+    decoded = encoder.decode(encoder.encode(table).padded())
     np.testing.assert_allclose(decoded["Day"], table["Day"], rtol=1e-5)
 
 
@@ -360,7 +360,7 @@ def test_static_variables_take_each_patients_majority():
     schema = Schema.infer(table)
     assert schema.variable("Gender").static and schema.variable("Age").static
     encoder = Encoder.fit(table, schema)
-    data = encoder.encode(table).data.clone()
+    data = encoder.encode(table).padded().clone()
     gender = next(s for s in encoder.spans if s.name == "Gender")
     data[0, :2, gender.start:gender.end] = data[0, :2, gender.start:gender.end].flip(-1)   # 2 of 6 rows flipped
     decoded = encoder.decode(data)
@@ -388,19 +388,40 @@ def test_curriculum_batches_cover_every_patient_once_shuffled_by_seed():
     table = ragged(cohort_table(n_patients=10, steps=6), seed=1)
     encoder = Encoder.fit(table, Schema.infer(table))
     cohort = encoder.encode(table)
-    batches = list(curriculum_batches(cohort, length=5, batch_size=4, seed=0))
+    batches = [b.sequences for b in curriculum_batches(cohort, length=5, batch_size=4, seed=0)]
     assert [tuple(b.shape) for b in batches] == [(4, 5, encoder.n_features)] * 2 + [(2, 5, encoder.n_features)]
     seen = torch.cat(batches)
-    matches = [[torch.equal(row, patient) for patient in cohort.data[:, :5]] for row in seen]
+    matches = [[torch.equal(row, patient) for patient in cohort.padded()[:, :5]] for row in seen]
     assert sorted(np.argmax(matches, axis=1).tolist()) == list(range(10))   # each patient once, short ones too
     assert all(any(m) for m in matches)
-    again = torch.cat(list(curriculum_batches(cohort, length=5, batch_size=4, seed=0)))
-    other = torch.cat(list(curriculum_batches(cohort, length=5, batch_size=4, seed=1)))
+    again = torch.cat([b.sequences for b in curriculum_batches(cohort, length=5, batch_size=4, seed=0)])
+    other = torch.cat([b.sequences for b in curriculum_batches(cohort, length=5, batch_size=4, seed=1)])
     assert torch.equal(again, seen) and not torch.equal(other, seen)
 
 
+def long_tailed_table(seed: int = 0) -> pd.DataFrame:
+    """One patient of 500 rows and 1,000 of 5 rows, a number and a label."""
+    lengths = np.array([500] + [5] * 1000)
+    rng = np.random.default_rng(seed)
+    ids = np.repeat(np.arange(len(lengths)), lengths)
+    steps = np.concatenate([np.arange(n) for n in lengths])
+    return pd.DataFrame({"id": ids, "t": steps, "x": rng.gamma(2.0, 3.0, len(ids)).round(2),
+                         "c": rng.choice(["a", "b", "c"], len(ids))})
+
+
+def test_ragged_encoding_round_trips_a_long_tailed_table_exactly():
+    table = long_tailed_table(seed=1)
+    encoder = Encoder.fit(table, Schema.infer(table))
+    cohort = encoder.encode(table, dtype=torch.float64)
+    assert cohort.rows.shape == (len(table), encoder.n_features)   # rows, not patients x the longest
+    assert cohort.lengths.tolist() == table.groupby("id").size().tolist()
+    pd.testing.assert_frame_equal(encoder.decode_rows(cohort.rows, cohort.lengths), table, check_dtype=False)
+    picked = cohort.subset(torch.tensor([3, 0]))
+    assert picked.lengths.tolist() == [5, 500] and torch.equal(picked.padded()[1], cohort.padded(torch.tensor([0]))[0])
+
+
 def test_curriculum_batches_reject_lengths_beyond_the_longest_patient():
-    cohort = EncodedCohort(torch.zeros(3, 6, 2), torch.full((3,), 6), [0, 1, 2])
+    cohort = EncodedCohort(torch.zeros(18, 2), torch.full((3,), 6), [0, 1, 2])
     with pytest.raises(HGymError, match="longest patient"):
         next(curriculum_batches(cohort, length=7, batch_size=2, seed=0))
 
@@ -453,8 +474,8 @@ def test_round_trip_over_generated_schemas(generated):
     df, schema = generated
     encoder = Encoder.fit(df, schema)
     cohort = encoder.encode(df)
-    decoded = encoder.decode(cohort.data)
+    decoded = encoder.decode(cohort.padded())
     # Ids are renumbered in the table's own form (P00, P01, …); the rest comes back as it was.
     assert_round_trip(df, decoded, encoder)
     rebuilt = Encoder.from_dict(json.loads(json.dumps(encoder.to_dict())))
-    assert torch.equal(rebuilt.encode(df).data, cohort.data)
+    assert torch.equal(rebuilt.encode(df).padded(), cohort.padded())

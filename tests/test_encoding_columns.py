@@ -72,7 +72,7 @@ def test_codes_with_gaps_come_back_as_their_labels_or_empty(clinic, synthetic):
     table, _, encoder = clinic
     assert set(synthetic["sign"].dropna().unique()) <= {0.0, 1.0} and synthetic["sign"].isna().any()
     assert set(synthetic["edema"].unique()) <= {0.0, 0.5, 1.0}
-    pd.testing.assert_series_equal(encoder.decode(encoder.encode(table).data)["sign"], table["sign"])
+    pd.testing.assert_series_equal(encoder.decode(encoder.encode(table).padded())["sign"], table["sign"])
 
 
 def test_numbers_keep_their_precision_type_and_range(clinic, synthetic):
@@ -108,7 +108,7 @@ def test_doses_land_on_their_exact_point_values_and_are_held_between_changes(cli
     held = encoder.decode(data)
     assert (held.groupby("id")["dose"].nunique() == 1).all()
     # The exact round trip keeps every zero and every run.
-    back = encoder.decode(encoder.encode(table).data)
+    back = encoder.decode(encoder.encode(table).padded())
     np.testing.assert_array_equal(back["dose"].to_numpy(), table["dose"].to_numpy())
 
 
@@ -156,9 +156,9 @@ def test_a_length_block_gives_each_patient_its_length_once(clinic):
     block = encoder._span[LENGTH]
     assert block.static and block.n_classes == encoder.max_length and PRESENT in encoder._span
     cohort = encoder.encode(table)
-    classes = cohort.data[:, :, block.start:block.end].argmax(dim=-1)
+    classes = cohort.padded()[:, :, block.start:block.end].argmax(dim=-1)
     assert torch.equal(classes, (cohort.lengths - 1)[:, None].expand_as(classes))   # class k: k + 1 rows, every step
-    data = cohort.data.clone()
+    data = cohort.padded().clone()
     present = encoder._span[PRESENT]
     data[:, :, present.start], data[:, :, present.start + 1] = 0.0, 1.0   # presence says "all present"
     decoded = encoder.decode(data)   # the length channel decides
@@ -167,7 +167,7 @@ def test_a_length_block_gives_each_patient_its_length_once(clinic):
 
 def test_float64_round_trip_of_the_clinic_table_is_exact(clinic):
     table, _, encoder = clinic
-    back = encoder.decode(encoder.encode(table, dtype=torch.float64).data)
+    back = encoder.decode(encoder.encode(table, dtype=torch.float64).padded())
     pd.testing.assert_frame_equal(back, table, check_exact=False, rtol=1e-9)
 
 
@@ -187,5 +187,5 @@ def test_visit_gaps_with_point_masses_land_on_them_exactly():
     gaps = decoded.groupby("id")["time"].diff().dropna()
     assert (gaps == 12).mean() > 0.2
     np.testing.assert_array_equal(decoded["time"], decoded["time"].round(1))   # the table's one decimal
-    back = encoder.decode(encoder.encode(table).data)
+    back = encoder.decode(encoder.encode(table).padded())
     np.testing.assert_array_equal(back["time"].to_numpy(), table["time"].to_numpy())

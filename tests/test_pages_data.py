@@ -232,7 +232,7 @@ def test_a_typed_category_order_is_kept_through_training_and_sampling(folders):
     assert trained.schema.variable("Ethnic").categories == typed
     span = next(span for span in trained.encoder.spans if span.name == "Ethnic")
     only_asian = dataset.frame.assign(Ethnic="Asian")
-    encoded = trained.encoder.encode(only_asian).data[:, :, span.start:span.end]
+    encoded = trained.encoder.encode(only_asian).padded()[:, :, span.start:span.end]
     assert (encoded.argmax(-1) == typed.index("Asian")).all()   # the one-hot column of the typed position
     sampled = trained.sample(20, seed=0)
     assert set(sampled["Ethnic"]) <= set(typed)

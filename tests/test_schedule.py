@@ -18,7 +18,7 @@ def test_the_schedule_is_the_trainers_own_loop():
     encoder = Encoder.fit(dataset.frame, dataset.schema)
     for config in (TINY, TINY.replace(curriculum=None, epochs=3, max_patients=20, batch_size=7)):
         trainer = Trainer(encoder, encoder.encode(dataset.frame), config)
-        schedule = TrainingSchedule.plan(config, trainer.cohort.data.shape[0], encoder.max_length)
+        schedule = TrainingSchedule.plan(config, trainer.cohort.n_patients, encoder.max_length)
         assert schedule.lengths == tuple(trainer.curriculum)
         assert schedule.steps_per_epoch == trainer.steps_per_epoch and schedule.total_steps == trainer.steps_target
 

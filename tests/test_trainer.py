@@ -198,7 +198,7 @@ def test_checkpoints_are_weights_only_loadable(small, tmp_path):
 def test_max_patients_trains_on_a_seeded_subset(small):
     trainer = Trainer(*small, TINY.replace(max_patients=10))
     again = Trainer(*small, TINY.replace(max_patients=10))
-    assert trainer.cohort.data.shape[0] == 10 and trainer.steps_per_epoch == 4
+    assert trainer.cohort.n_patients == 10 and trainer.steps_per_epoch == 4
     assert trainer.cohort.patient_ids == again.cohort.patient_ids
     assert trainer.cohort.patient_ids != Trainer(*small, TINY.replace(max_patients=10, seed=4)).cohort.patient_ids
 

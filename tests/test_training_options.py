@@ -18,6 +18,7 @@ from hgym_core.errors import HGymError
 from hgym_core.gan.config import DataSize, TrainConfig, describe_choice, fit_to_data, preset
 from hgym_core.gan.models import StaticHeadGenerator, build_critic, build_generator
 from hgym_core.gan.trainer import Trainer, update_average
+from hgym_core.gan import wgan
 from hgym_core.gan.wgan import Padding, correlation_matrix
 from hgym_core.synthesizer import Synthesizer, sampling_weights
 
@@ -76,16 +77,16 @@ def test_the_static_head_learns_the_joint_of_a_static_value_and_the_length():
 def test_padding_is_hidden_from_the_critic_and_the_correlation(ragged):
     _, _, encoder, cohort = ragged
     padding = Padding.of(encoder.spans)
-    masked = padding.apply(cohort.data)
-    absent = cohort.data[:, :, encoder._span[PRESENT].start + 1] == 0
+    masked = padding.apply(cohort.padded())
+    absent = cohort.padded()[:, :, encoder._span[PRESENT].start + 1] == 0
     lab = encoder._span["lab"].start
     assert absent.any() and torch.all(masked[:, :, lab][absent] == 0)           # time-varying: zero after the end
     sex = encoder._span["sex"]
-    assert torch.equal(masked[:, :, sex.start:sex.end], cohort.data[:, :, sex.start:sex.end])   # static: kept
+    assert torch.equal(masked[:, :, sex.start:sex.end], cohort.padded()[:, :, sex.start:sex.end])   # static: kept
     # The weighted correlation is the plain one over the present rows only.
     present = ~absent
-    rows = cohort.data[present]
-    torch.testing.assert_close(correlation_matrix(masked, padding.weights(cohort.data)), correlation_matrix(rows),
+    rows = cohort.padded()[present]
+    torch.testing.assert_close(correlation_matrix(masked, padding.weights(cohort.padded())), correlation_matrix(rows),
                                atol=1e-5, rtol=1e-5)
 
 
@@ -113,8 +114,8 @@ def test_the_mlp_critic_scores_whole_sequences_and_pads_shorter_stages(ragged):
     table, schema, encoder, cohort = ragged
     config = TrainConfig(epochs=2, critic="mlp", curriculum=(2, encoder.max_length), **SMALL)
     critic = build_critic(encoder.spans, config, encoder.max_length)
-    assert critic(cohort.data[:4]).shape == (4,)
-    short = cohort.data[:4, :2]
+    assert critic(cohort.padded()[:4]).shape == (4,)
+    short = cohort.padded()[:4, :2]
     padded = torch.cat([short, torch.zeros(4, encoder.max_length - 2, encoder.n_features)], dim=1)
     torch.testing.assert_close(critic(short), critic(padded))   # a stage of 2 steps: zeros after them
     synthesizer = Synthesizer(schema, config).fit(table)
@@ -179,3 +180,30 @@ def test_the_published_generator_is_unchanged_unless_asked(ragged):
     _, _, encoder, _ = ragged
     assert type(build_generator(encoder.spans, TrainConfig())).__name__ == "Generator"
     assert type(build_generator(encoder.spans, TrainConfig(static_head=True))).__name__ == "StaticHeadGenerator"
+
+
+def test_a_step_on_a_long_tailed_table_is_padded_to_its_own_patients_not_the_longest(monkeypatch):
+    """One patient of 500 rows and 1,000 of 5: the batches without the long patient stay short."""
+    lengths = np.array([500] + [5] * 1000)
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame({"id": np.repeat(np.arange(len(lengths)), lengths),
+                          "t": np.concatenate([np.arange(n) for n in lengths]),
+                          "x": rng.gamma(2.0, 3.0, int(lengths.sum())).round(2),
+                          "sex": np.repeat(rng.choice(["F", "M"], len(lengths)), lengths)})
+    config = preset("auto", DataSize(1001, 500)).replace(batch_size=64, epochs=1, time_budget=None,
+                                                         validation_every=None, holdout=0.0)
+    seen = []
+    original = wgan.batch_and_fakes
+
+    def recording(generator, real, noise):
+        pair = original(generator, real, noise)
+        seen.append((int((real.lengths == 500).sum()), pair[0].shape[1], pair[1].shape[1]))
+        return pair
+
+    monkeypatch.setattr(wgan, "batch_and_fakes", recording)
+    Synthesizer(Schema.infer(table), config).fit(table)
+    assert len(seen) == config.n_critic * 16          # 16 batches of at most 64 patients, n_critic steps each
+    assert all(real == fake for _, real, fake in seen)   # real and fake judged at one length
+    assert all(padded == 500 for long, padded, _ in seen if long)
+    short = [padded for long, padded, _ in seen if not long]
+    assert np.median(short) == 5 and np.mean(short) < 50, short

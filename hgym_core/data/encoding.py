@@ -18,9 +18,13 @@ Feature layout (the span table the critic's soft embeddings read):
 Spans of static variables (and ``__start__``, ``__length__``) are marked ``static``: one value per
 patient, repeated at every step, so a model may generate them once.
 
-Patients shorter than T are padded by repeating their last row with ``__present__`` set to
-"absent", so padding never adds artificial zeros to the correlations and every block stays a
-valid one-hot vector (a generator's softmax cannot produce an all-zero block).
+Encoded patients are kept ragged (``EncodedCohort``): every patient's rows one after another,
+[rows, F], with each patient's length, so memory follows the table's rows, not patients × the
+longest patient. A batch is padded only to its own longest patient (``EncodedCohort.padded``),
+by repeating the patient's last row with ``__present__`` set to "absent", so padding never adds
+artificial zeros to the correlations and every block stays a valid one-hot vector (a generator's
+softmax cannot produce an all-zero block). ``curriculum_batches`` groups patients of similar
+length (length buckets), so a step costs about what its real rows cost.
 
 Decoding takes exact encodings or raw generator outputs (sigmoid reals, softmax blocks): reals
 are clipped into [0, 1] and inverted, blocks are read by argmax; static variables take the
@@ -34,7 +38,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterator, Literal
 
 import numpy as np
@@ -83,9 +87,73 @@ class Span:
 
 @dataclass
 class EncodedCohort:
-    data: torch.Tensor        # float32 [N, T, F]
+    """Patients as ragged rows: ``rows`` [R, F] holds every patient's rows one after another (R =
+    the sum of ``lengths``), in ``patient_ids`` order. ``present_channel`` is the feature index of
+    ``__present__``'s "absent" class (None when every patient has the same length); ``max_length``
+    the longest sequence the encoder describes (a subset's patients may all be shorter)."""
+
+    rows: torch.Tensor        # float32 [R, F]
     lengths: torch.Tensor     # int64 [N]
-    patient_ids: list         # the table's ids, in tensor order
+    patient_ids: list         # the table's ids, in order
+    present_channel: int | None = None
+    max_length: int | None = None
+
+    def __post_init__(self):
+        self.starts = torch.cumsum(self.lengths, 0) - self.lengths   # first row of each patient
+        if self.max_length is None:
+            self.max_length = self.longest
+
+    @property
+    def n_patients(self) -> int:
+        return len(self.lengths)
+
+    @property
+    def longest(self) -> int:
+        return int(self.lengths.max()) if len(self.lengths) else 0
+
+    @property
+    def n_features(self) -> int:
+        return self.rows.shape[1]
+
+    def to(self, device: torch.device | str) -> "EncodedCohort":
+        return EncodedCohort(self.rows.to(device), self.lengths, self.patient_ids, self.present_channel,
+                             self.max_length)
+
+    def subset(self, index: torch.Tensor) -> "EncodedCohort":
+        """The patients at ``index`` (in that order), with their rows."""
+        index = torch.as_tensor(index, dtype=torch.long)
+        lengths = self.lengths[index]
+        rows = self.rows[_row_index(self.starts[index], lengths).to(self.rows.device)]
+        return EncodedCohort(rows, lengths, [self.patient_ids[i] for i in index.tolist()], self.present_channel,
+                             self.max_length)
+
+    def padded(self, index: torch.Tensor | None = None, length: int | None = None) -> torch.Tensor:
+        """[B, L, F]: the first ``length`` steps (default: the longest of them) of the patients at
+        ``index`` (default: all), each shorter one padded by repeating its last row with
+        ``__present__`` set to "absent"."""
+        index = torch.arange(self.n_patients) if index is None else torch.as_tensor(index, dtype=torch.long)
+        lengths = self.lengths[index]
+        length = int(lengths.max()) if length is None else int(length)
+        steps = torch.arange(length)
+        source = self.starts[index][:, None] + torch.minimum(steps[None, :], lengths[:, None] - 1)
+        data = self.rows[source.to(self.rows.device)]
+        absent = steps[None, :] >= lengths[:, None]
+        if self.present_channel is not None and bool(absent.any()):
+            absent = absent.to(device=data.device, dtype=data.dtype)
+            data[:, :, self.present_channel] = absent
+            data[:, :, self.present_channel + 1] = 1.0 - absent
+        return data
+
+    def static_rows(self, index: torch.Tensor) -> torch.Tensor:
+        """[B, F]: the first row of each patient at ``index`` (static features repeat at every row)."""
+        return self.rows[self.starts[torch.as_tensor(index, dtype=torch.long)].to(self.rows.device)]
+
+
+def _row_index(starts: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """The row numbers of patients starting at ``starts`` with ``lengths`` rows, patient after patient."""
+    offsets = torch.cumsum(lengths, 0) - lengths
+    within = torch.arange(int(lengths.sum())) - torch.repeat_interleave(offsets, lengths)
+    return torch.repeat_interleave(starts, lengths) + within
 
 
 @dataclass
@@ -103,6 +171,12 @@ class _Rows:
     def of(cls, table: pd.DataFrame, id_column: str) -> "_Rows":
         first = patient_starts(table[id_column])
         return cls.from_first(table, first)
+
+    @classmethod
+    def from_lengths(cls, lengths: np.ndarray) -> "_Rows":
+        first = np.zeros(int(lengths.sum()), dtype=bool)
+        first[np.cumsum(lengths) - lengths] = True
+        return cls.from_first(None, first)
 
     @classmethod
     def from_first(cls, table: pd.DataFrame | None, first: np.ndarray) -> "_Rows":
@@ -201,9 +275,14 @@ class Encoder:
             time_values = {GAP: gaps, START: times[rows.starts][rows.patient]}
             for channel in self._time_channels():
                 self._encode_numeric(features, channel, time_values[channel.name], rows)
-        data = self._to_sequences(features, rows)
+        if PRESENT in self._span:
+            features[:, self._span[PRESENT].start + 1] = 1.0   # every encoded row is present
+        if LENGTH in self._span:
+            features[np.arange(len(features)), self._span[LENGTH].start + rows.lengths[rows.patient] - 1] = 1.0
         ids = table[self.schema.id_column].to_numpy()[rows.starts].tolist()
-        return EncodedCohort(torch.from_numpy(data), torch.from_numpy(rows.lengths.astype(np.int64)), ids)
+        present = self._span[PRESENT].start if PRESENT in self._span else None
+        return EncodedCohort(torch.from_numpy(features), torch.from_numpy(rows.lengths.astype(np.int64)), ids, present,
+                             self.max_length)
 
     def _encode_numeric(self, features: np.ndarray, variable: Variable, values: np.ndarray, rows: _Rows) -> None:
         spec, name = self.state["variables"][variable.name], variable.name
@@ -239,22 +318,6 @@ class Encoder:
             raise HGymError(f"Patients have fewer than {self.max_length} rows here, but the encoder was fitted on "
                             "patients of equal length; fit the encoder on this table so it learns row presence.")
 
-    def _to_sequences(self, features: np.ndarray, rows: _Rows) -> np.ndarray:
-        n_patients, length = len(rows.starts), self.max_length
-        if (rows.lengths == length).all():
-            return features.reshape(n_patients, length, self.n_features)   # a view: no copy
-        steps = np.arange(length)
-        # Padding repeats the patient's last row; only the presence block tells it apart.
-        source = rows.starts[:, None] + np.minimum(steps[None, :], rows.lengths[:, None] - 1)
-        data = features[source]
-        present = self._span[PRESENT]
-        is_present = steps[None, :] < rows.lengths[:, None]
-        data[:, :, present.start] = ~is_present
-        data[:, :, present.start + 1] = is_present
-        if LENGTH in self._span:
-            data[np.arange(n_patients), :, self._span[LENGTH].start + rows.lengths - 1] = 1.0
-        return data
-
     # ---- decode -------------------------------------------------------------------------
     def decode(self, data, lengths=None, first_id: int = 0) -> pd.DataFrame:
         """Tensor/ndarray [N, T, F] -> a table in the fitted table's own columns, order and dtypes.
@@ -267,11 +330,20 @@ class Encoder:
                             f"[patients, steps, {self.n_features}] features from this encoder.")
         n_patients, length, _ = array.shape
         lengths = self._decode_lengths(array, lengths)
-        first = np.zeros(int(lengths.sum()), dtype=bool)
-        first[np.concatenate([[0], np.cumsum(lengths)[:-1]])] = True
-        rows = _Rows.from_first(None, first)
+        rows = _Rows.from_lengths(lengths)
         flat = array.reshape(n_patients * length, self.n_features)
         features = flat if (lengths == length).all() else flat[rows.patient * length + rows.position]
+        return self.decode_rows(features, lengths, first_id)
+
+    def decode_rows(self, features, lengths, first_id: int = 0) -> pd.DataFrame:
+        """Ragged rows [R, F] (patient after patient, ``lengths`` rows each) -> a table, as ``decode``."""
+        features = features.detach().cpu().numpy() if isinstance(features, torch.Tensor) else np.asarray(features)
+        lengths = lengths.detach().cpu().numpy() if isinstance(lengths, torch.Tensor) else np.asarray(lengths)
+        lengths = lengths.astype(np.int64)
+        if features.ndim != 2 or features.shape != (int(lengths.sum()), self.n_features):
+            raise HGymError(f"Cannot decode rows of shape {tuple(features.shape)} with {int(lengths.sum())} rows in "
+                            f"the lengths: expected [rows, {self.n_features}] features from this encoder.")
+        rows = _Rows.from_lengths(lengths)
         decoded = _Decoded(features, rows.patient, lengths)
 
         dtypes, schema = self.state["dtypes"], self.schema
@@ -558,18 +630,48 @@ def curriculum_lengths(max_length: int, stages: int = 6) -> list[int]:
     return sorted({math.ceil(max_length * k / stages) for k in range(1, stages + 1)})
 
 
-def curriculum_batches(cohort: EncodedCohort, length: int, batch_size: int, seed: int) -> Iterator[torch.Tensor]:
-    """Shuffled [B, L, F] batches of every patient's first L steps, each patient once per call.
+@dataclass
+class RealBatch:
+    """One training batch: the patients at ``index`` of ``cohort``, cut at the curriculum's
+    ``length``. ``sequences`` is the batch padded only to its own longest patient; ``at(L)`` pads
+    it further when its fakes are longer (a critic compares both at one length)."""
 
-    Patients shorter than L keep their padding (``__present__`` = absent), so none is dropped;
-    the last batch holds the remainder and may be smaller than ``batch_size``.
+    cohort: EncodedCohort
+    index: torch.Tensor
+    length: int
+    _padded: torch.Tensor | None = field(default=None, init=False, repr=False)
+
+    @property
+    def lengths(self) -> torch.Tensor:
+        return self.cohort.lengths[self.index]
+
+    @property
+    def longest(self) -> int:
+        return min(self.length, int(self.lengths.max()))
+
+    @property
+    def sequences(self) -> torch.Tensor:
+        return self.at(self.longest)
+
+    def at(self, length: int) -> torch.Tensor:
+        """[B, L, F] for L between the batch's longest patient and the curriculum's length."""
+        if self._padded is None or self._padded.shape[1] != length:
+            self._padded = self.cohort.padded(self.index, length)
+        return self._padded
+
+
+def curriculum_batches(cohort: EncodedCohort, length: int, batch_size: int, seed: int) -> Iterator[RealBatch]:
+    """Shuffled batches of every patient's first L steps, each patient once per call.
+
+    Patients shorter than L keep their padding (``__present__`` = absent), so none is dropped; the
+    last batch holds the remainder and may be smaller than ``batch_size``. A batch is padded only
+    to its longest patient (or its fakes', ``RealBatch.at``), so its cost follows its rows.
     """
-    n_patients, longest = cohort.data.shape[0], cohort.data.shape[1]
-    if not 1 <= length <= longest:
-        raise HGymError(f"Curriculum length {length} must be between 1 and the longest patient ({longest} steps).")
+    if not 1 <= length <= cohort.max_length:
+        raise HGymError(f"Curriculum length {length} must be between 1 and the longest patient "
+                        f"({cohort.max_length} steps).")
     if batch_size < 1:
         raise HGymError(f"Setting 'batch_size' must be at least 1 (got {batch_size}).")
-    generator = torch.Generator().manual_seed(seed)
-    order = torch.randperm(n_patients, generator=generator).to(cohort.data.device)
-    for first in range(0, n_patients, batch_size):
-        yield cohort.data[order[first:first + batch_size], :length]
+    order = torch.randperm(cohort.n_patients, generator=torch.Generator().manual_seed(seed))
+    for index in torch.split(order, batch_size):
+        yield RealBatch(cohort, index, length)

@@ -204,7 +204,10 @@ def output_biases(spans: Sequence[Span], means: Tensor) -> Tensor:
     patient two rows long), so the seconds of a time budget go into the joint structure."""
     bias = torch.empty(len(means), dtype=means.dtype)
     for span in spans:
-        part = means[span.start:span.end].clamp(1e-4, 1 - 1e-4)
+        # Classes the data never has share at most 1e-4 in all: a length block of hundreds of
+        # classes would otherwise draw a patient of a random length into every batch.
+        floor = 1e-4 / span.n_classes
+        part = means[span.start:span.end].clamp(floor, 1 - floor)
         bias[span.start:span.end] = part.logit() if span.kind == "real" else part.log() - part.log().mean()
     return bias
 
@@ -265,11 +268,36 @@ class StaticHeadGenerator(nn.Module):
     def generate(self, batch: int, length: int, noise: torch.Generator) -> Tensor:
         """[B, L, F]; draws z_s [B, latent] (and its Gumbel noise), then z [B, L, latent] (and its
         Gumbel noise), from ``noise``."""
-        weight, gumbel = self.linear1.weight, _gumbel(self.gumbel_tau, noise)
-        static = self.static_output(self.static_net(uniform_noise(weight, (batch, self.latent_dim), noise)), gumbel)
+        return self.sequences(self.draw_static(batch, noise), length, noise)
+
+    def draw_static(self, batch: int, noise: torch.Generator) -> Tensor:
+        """Static values [B, S] of ``batch`` new patients, in the static spans' order (what
+        ``StaticCritic.select`` reads off encoded rows)."""
+        z = uniform_noise(self.linear1.weight, (batch, self.latent_dim), noise)
+        return self.static_output(self.static_net(z), _gumbel(self.gumbel_tau, noise))
+
+    def patient_lengths(self, static: Tensor) -> Tensor | None:
+        """Each patient's rows [B] as its static values say (None when lengths do not vary)."""
+        if self.length_span is None:
+            return None
+        return static[:, self.length_span.start:self.length_span.end].argmax(dim=-1) + 1
+
+    def sequences(self, static: Tensor, length: int, noise: torch.Generator) -> Tensor:
+        """[B, L, F]: ``length`` steps of the patients with these static values [B, S].
+
+        When the static values hold each patient's length, the LSTM runs over each patient's own
+        rows only (a packed sequence: the cost follows the rows, and the reverse direction starts
+        at the patient's last row); the rows after it are zeros before the output layers."""
+        batch, weight, gumbel = static.shape[0], self.linear1.weight, _gumbel(self.gumbel_tau, noise)
         z = uniform_noise(weight, (batch, length, self.latent_dim), noise)
         repeated = static.unsqueeze(1).expand(batch, length, self.static_width)
-        h, _ = self.lstm(torch.cat([z, repeated], dim=-1))
+        inputs = torch.cat([z, repeated], dim=-1)
+        if self.length_span is None:
+            h, _ = self.lstm(inputs)
+        else:
+            rows = self.patient_lengths(static.detach()).clamp(max=length).cpu()
+            packed_rows = nn.utils.rnn.pack_padded_sequence(inputs, rows, batch_first=True, enforce_sorted=False)
+            h, _ = nn.utils.rnn.pad_packed_sequence(self.lstm(packed_rows)[0], batch_first=True, total_length=length)
         h = F.leaky_relu(self.linear1(h), LEAKY_SLOPE)
         h = F.leaky_relu(self.linear2(h), LEAKY_SLOPE)
         parts = [self.head(self.linear3(h), gumbel), repeated]
@@ -278,7 +306,7 @@ class StaticHeadGenerator(nn.Module):
             # reads them. Detached: the length is learnt from the static critic (with the other
             # static values); through the sequence critic it would learn to be short, since every
             # row a patient does not have is one row fewer for that critic to find fault with.
-            rows = static[:, self.length_span.start:self.length_span.end].detach().argmax(dim=-1) + 1
+            rows = self.patient_lengths(static.detach())
             present = (torch.arange(length, device=rows.device)[None, :] < rows[:, None]).to(static.dtype)
             parts.append(torch.stack([1.0 - present, present], dim=-1))
         return torch.cat(parts, dim=-1).index_select(-1, self.inverse_order)
@@ -295,8 +323,9 @@ class StaticCritic(nn.Module):
         self.net = _mlp(pack * len(self.index), hidden_dim, 1)
 
     def select(self, x: Tensor) -> Tensor:
-        """The static features [B, S] of encoded sequences [B, L, F] (they repeat at every step)."""
-        return x[:, 0].index_select(-1, self.index)
+        """The static features [B, S] of encoded sequences [B, L, F] (they repeat at every step), or
+        of encoded rows [B, F]."""
+        return (x[:, 0] if x.dim() == 3 else x).index_select(-1, self.index)
 
     def forward(self, static: Tensor) -> Tensor:
         return self.net(static).squeeze(-1)
@@ -368,7 +397,8 @@ class SequenceMLPCritic(nn.Module):
         super().__init__()
         self.n_features = check_spans(spans) * pack   # PacGAN: ``pack`` patients side by side (wgan.packed)
         self.length = length
-        self.net = nn.Sequential(nn.Linear(length * self.n_features, hidden_dim), nn.LeakyReLU(LEAKY_SLOPE),
+        width = length * self.n_features
+        self.net = nn.Sequential(nn.Linear(width, hidden_dim), nn.LeakyReLU(LEAKY_SLOPE),
                                  nn.Linear(hidden_dim, hidden_dim), nn.LeakyReLU(LEAKY_SLOPE),
                                  nn.Linear(hidden_dim, hidden_dim), nn.LeakyReLU(LEAKY_SLOPE),
                                  nn.Linear(hidden_dim, 1))
@@ -378,8 +408,12 @@ class SequenceMLPCritic(nn.Module):
         if x.shape[1] > self.length:
             raise HGymError(f"The MLP critic scores sequences of at most {self.length} steps, not {x.shape[1]}; "
                             "rebuild it for the longest patient.")
-        x = F.pad(x, (0, 0, 0, self.length - x.shape[1]))
-        return self.net(x.flatten(1)).squeeze(-1)
+        # Zero padding to the full length, without the zeros: only the first layer's weights of the
+        # steps present (a batch of short patients costs what its rows cost).
+        inputs = x.flatten(1)
+        first = self.net[0]
+        h = F.linear(inputs, first.weight[:, :inputs.shape[1]], first.bias)
+        return self.net[1:](h).squeeze(-1)
 
 
 def build_critic(spans: Sequence[Span], config, length: int) -> nn.Module:

@@ -29,12 +29,12 @@ from hgym_core.runs.folder import RunFolder
 from hgym_core.runs.info import RunInfo, RunStatus
 from hgym_core.gan.config import TrainConfig
 from hgym_core.device import apply_cpu_threads, describe_device, resolve_device
-from hgym_core.data.encoding import EncodedCohort, Encoder, curriculum_batches, curriculum_lengths
+from hgym_core.data.encoding import EncodedCohort, Encoder, Span, curriculum_batches, curriculum_lengths
 from hgym_core.errors import HGymError, user_message
 from hgym_core.gan.events import LOSS_COLUMNS, TrainEvent
 from hgym_core.gan.models import build_critic, build_generator
 from hgym_core.gan.validation import Validator
-from hgym_core.gan.wgan import Padding, correlation_matrix, train_iteration
+from hgym_core.gan.wgan import Padding, real_correlation, train_iteration
 
 CHECKPOINT_FORMAT = 1
 Callback = Callable[[TrainEvent], None]
@@ -68,11 +68,11 @@ class Position:
 
 def select_patients(cohort: EncodedCohort, max_patients: int | None, seed: int) -> EncodedCohort:
     """A seeded random subset of ``max_patients`` patients (the cohort itself when None or larger)."""
-    n_patients = cohort.data.shape[0]
+    n_patients = cohort.n_patients
     if max_patients is None or max_patients >= n_patients:
         return cohort
     chosen = torch.randperm(n_patients, generator=torch.Generator().manual_seed(seed))[:max_patients].sort().values
-    return EncodedCohort(cohort.data[chosen], cohort.lengths[chosen], [cohort.patient_ids[i] for i in chosen.tolist()])
+    return cohort.subset(chosen)
 
 
 @torch.no_grad()
@@ -87,10 +87,14 @@ def update_average(average: torch.nn.Module, generator: torch.nn.Module, decay: 
         kept.lerp_(current, 1.0 - d)
 
 
-def feature_means(cohort: EncodedCohort) -> torch.Tensor:
-    """Each encoded feature's mean over the rows patients have (padding left out)."""
-    present = torch.arange(cohort.data.shape[1])[None, :] < cohort.lengths[:, None]
-    return cohort.data.cpu()[present].mean(dim=0)
+def feature_means(cohort: EncodedCohort, static_spans: Sequence[Span] = ()) -> torch.Tensor:
+    """Each encoded feature's mean over the rows patients have (padding left out); a static span's
+    over patients (a patient of 500 rows is one patient of 500 rows, not 500 of them)."""
+    means = cohort.rows.cpu().double().mean(dim=0)
+    if static_spans:
+        index = torch.tensor([i for span in static_spans for i in range(span.start, span.end)])
+        means[index] = cohort.static_rows(torch.arange(cohort.n_patients)).cpu().double()[:, index].mean(dim=0)
+    return means.to(cohort.rows.dtype)
 
 
 def batch_seed(seed: int, epoch: int, length: int) -> int:
@@ -108,13 +112,13 @@ class Trainer:
         self.device = resolve_device(config.device)
         apply_cpu_threads(config.cpu_threads)
         self.curriculum = list(config.curriculum or curriculum_lengths(encoder.max_length))
-        longest = cohort.data.shape[1]
+        longest = cohort.max_length
         if max(self.curriculum) > longest:
             raise HGymError(f"Setting 'curriculum' asks for length {max(self.curriculum)} but the longest patient has "
                             f"{longest} time steps; use lengths up to {longest}.")
         self.cohort = select_patients(cohort, config.max_patients, config.seed)
-        self.cohort = EncodedCohort(self.cohort.data.to(self.device), self.cohort.lengths, self.cohort.patient_ids)
-        n_patients = self.cohort.data.shape[0]
+        self.cohort = self.cohort.to(self.device)
+        n_patients = self.cohort.n_patients
         self.batches_per_stage = math.ceil(n_patients / config.batch_size)  # curriculum_batches keeps the remainder
         self.steps_per_epoch = self.batches_per_stage * len(self.curriculum)
 
@@ -125,7 +129,7 @@ class Trainer:
             self.generator = build_generator(encoder.spans, config).to(self.device)
             self.critic = build_critic(encoder.spans, config, longest).to(self.device)
         if config.marginal_start:
-            self.generator.start_at_marginals(feature_means(self.cohort).to(self.device))
+            self.generator.start_at_marginals(feature_means(self.cohort, encoder.static_spans).to(self.device))
         # The averaged generator, when asked for: updated after every generator step, sampled from.
         self.average = None if config.ema_decay is None else copy.deepcopy(self.generator).requires_grad_(False)
         self.padding = Padding.of(encoder.spans) if config.present_rows_only else None
@@ -298,10 +302,7 @@ class Trainer:
     def _real_correlation(self, length: int) -> torch.Tensor:
         """The real data's correlation matrix over every patient's first L steps, once per L."""
         if length not in self._real_corr:
-            real = self.cohort.data[:, :length]
-            with torch.no_grad():
-                self._real_corr[length] = correlation_matrix(real) if self.padding is None else \
-                    correlation_matrix(self.padding.apply(real), self.padding.weights(real))
+            self._real_corr[length] = real_correlation(self.cohort, length, self.padding)
         return self._real_corr[length]
 
     def _check_finite(self, event: TrainEvent) -> None:

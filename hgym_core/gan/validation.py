@@ -24,6 +24,7 @@ from torch import nn
 
 from hgym_core.data.encoding import EncodedCohort, Encoder
 from hgym_core.evaluation import EvaluationSettings, evaluate
+from hgym_core.gan.sampling import sample_table
 
 VALIDATION_PATIENTS = 300
 VALIDATION_GROUPS = ("marginals", "temporal")
@@ -43,8 +44,9 @@ class Validator:
 
     def __init__(self, encoder: Encoder, cohort: EncodedCohort, seed: int, every: int, patience: int | None):
         self.encoder, self.seed, self.every, self.patience = encoder, seed, every, patience
-        n = min(VALIDATION_PATIENTS, cohort.data.shape[0])
-        self.real = encoder.decode(cohort.data[:n].cpu(), cohort.lengths[:n])
+        n = min(VALIDATION_PATIENTS, cohort.n_patients)
+        first = cohort.subset(torch.arange(n))
+        self.real = encoder.decode_rows(first.rows.cpu(), first.lengths)
         self.n_patients = n
         self.best_loss = math.inf
         self.best_step: int | None = None
@@ -59,9 +61,7 @@ class Validator:
         """Score the generator after ``step``; True when it is the best so far (then it is kept)."""
         device = next(generator.parameters()).device
         noise = torch.Generator(device=device).manual_seed(int(np.random.SeedSequence([self.seed, step]).generate_state(1)[0]))
-        with torch.no_grad():
-            encoded = generator.generate(self.n_patients, self.encoder.max_length, noise)
-        synthetic = self.encoder.decode(encoded.cpu())
+        synthetic = sample_table(generator, self.encoder, self.n_patients, self.encoder.max_length, noise)
         self.last_loss = validation_loss(self.real, synthetic, self.encoder.schema)
         if self.last_loss < self.best_loss:
             self.best_loss, self.best_step, self.since_best = self.last_loss, step, 0

@@ -18,7 +18,7 @@ from typing import Sequence
 import torch
 from torch import Tensor, nn
 
-from hgym_core.data.encoding import PRESENT, Span
+from hgym_core.data.encoding import PRESENT, RealBatch, Span
 from hgym_core.gan.config import TrainConfig
 from hgym_core.gan.models import Critic, StaticCritic
 
@@ -44,6 +44,28 @@ def correlation_matrix(x: Tensor, weights: Tensor | None = None) -> Tensor:
         centred = (rows - mean) * w.sqrt()
     unit = centred / centred.norm(dim=0, keepdim=True).clamp(min=CONSTANT_COLUMN_EPS)
     return unit.T @ unit
+
+
+def real_correlation(cohort, length: int, padding: "Padding | None" = None, chunk: int = 512) -> Tensor:
+    """``correlation_matrix`` of every patient's first ``length`` steps (padded as a batch is), summed
+    ``chunk`` patients at a time in float64: memory holds one chunk, not patients × L × F."""
+    total = weighted = squares = None
+    for first in range(0, cohort.n_patients, chunk):
+        x = cohort.padded(torch.arange(first, min(first + chunk, cohort.n_patients)), length)
+        w = None if padding is None else padding.weights(x)
+        x = x if padding is None else padding.apply(x)
+        rows = x.reshape(-1, x.shape[-1]).double()
+        w = torch.ones(len(rows), 1, dtype=rows.dtype, device=rows.device) if w is None else \
+            w.reshape(-1, 1).double()
+        parts = (w.sum(), (w * rows).sum(dim=0), (w * rows).T @ rows)
+        if total is None:
+            total, weighted, squares = parts
+        else:
+            total, weighted, squares = total + parts[0], weighted + parts[1], squares + parts[2]
+    mean = weighted / total.clamp(min=CONSTANT_COLUMN_EPS)
+    covariance = squares - total * torch.outer(mean, mean)
+    norms = covariance.diagonal().clamp(min=0).sqrt().clamp(min=CONSTANT_COLUMN_EPS)
+    return (covariance / torch.outer(norms, norms)).to(cohort.rows.dtype)
 
 
 class Padding:
@@ -146,17 +168,42 @@ def static_penalty(critic: StaticCritic, real: Tensor, fake: Tensor, lambda_gp: 
     return lambda_gp * (torch.sqrt(grad.square().sum(dim=1) + 1e-12) - 1).square().mean()
 
 
+def draw_fakes(generator: nn.Module, batch: int, length: int, noise: torch.Generator,
+               at_least: int = 1) -> Tensor:
+    """``batch`` fake sequences of at most ``length`` steps [B, L', F].
+
+    A generator that draws each patient's length first writes only as many steps as its longest
+    patient (and at least ``at_least``), so a batch of short patients costs what its rows cost;
+    any other writes ``length`` steps. The draws from ``noise`` are those of ``generate``."""
+    if getattr(generator, "length_span", None) is None:
+        return generator.generate(batch, length, noise)
+    static = generator.draw_static(batch, noise)
+    steps = min(length, max(at_least, int(generator.patient_lengths(static).max())))
+    return generator.sequences(static, steps, noise)
+
+
+def batch_and_fakes(generator: nn.Module, real: "Tensor | RealBatch", noise: torch.Generator) -> tuple[Tensor, Tensor]:
+    """(real [B, L', F], fake [B, L', F]) at one length: a RealBatch padded to the longer of its own
+    and its fakes' longest patient (``draw_fakes``); a plain tensor as it is."""
+    if isinstance(real, Tensor):
+        return real, generator.generate(real.shape[0], real.shape[1], noise)
+    if getattr(generator, "length_span", None) is None:   # Health Gym's batches: every patient at L
+        return real.at(real.length), generator.generate(len(real.index), real.length, noise)
+    fake = draw_fakes(generator, len(real.index), real.length, noise, at_least=real.longest)
+    return real.at(fake.shape[1]), fake
+
+
 def critic_losses(
     generator: nn.Module, critic: Critic, real: Tensor, lambda_gp: float, noise: torch.Generator,
     padding: Padding | None = None, static_weight: float = 1.0, pack: int = 1,
 ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-    """(L_D, GP, mean D(real), mean D(fake)) for one critic update; draws z then α (then the static
-    critic's α). With a static critic, L_D adds ``static_weight`` x its own WGAN-GP loss."""
-    batch, length, _ = real.shape
+    """(L_D, GP, mean D(real), mean D(fake)) for one critic update on ``real`` [B, L, F] or a
+    RealBatch (``batch_and_fakes``); draws z then α (then the static critic's α). With a static
+    critic, L_D adds ``static_weight`` x its own WGAN-GP loss."""
     # The critic update never reaches the generator's weights: building no graph for G(z) is
     # the same update for less work.
     with torch.no_grad():
-        fake = generator.generate(batch, length, noise)
+        real, fake = batch_and_fakes(generator, real, noise)
     if padding is not None:
         real, fake = padding.apply(real), padding.apply(fake)
     static_real = None if critic.static is None else packed(critic.static.select(real), pack)
@@ -188,9 +235,10 @@ def generator_losses(
     static_weight: float = 1.0,
     pack: int = 1,
 ) -> tuple[Tensor, Tensor]:
-    """(L_G, L_corr) for one generator update; draws z, then u when capping. With ``padding`` the
-    correlation counts each row by P(present); with a static critic its score joins the loss."""
-    fake = generator.generate(batch, length, noise)
+    """(L_G, L_corr) for one generator update on ``batch`` fakes of at most ``length`` steps
+    (``draw_fakes``); draws z, then u when capping. With ``padding`` the correlation counts each row
+    by P(present); with a static critic its score joins the loss."""
+    fake = draw_fakes(generator, batch, length, noise)
     weights = None
     if padding is not None:
         weights, fake = padding.weights(fake), padding.apply(fake)
@@ -207,13 +255,13 @@ def train_iteration(
     critic: Critic,
     g_opt: torch.optim.Optimizer,
     d_opt: torch.optim.Optimizer,
-    real: Tensor,
+    real: Tensor | RealBatch,
     real_corr: Tensor,
     config: TrainConfig,
     noise: torch.Generator,
     padding: Padding | None = None,
 ) -> StepMetrics:
-    """config.n_critic critic updates on ``real`` [B, L, F], then one generator update."""
+    """config.n_critic critic updates on ``real`` [B, L, F] or a RealBatch, then one generator update."""
     # cuDNN's LSTM backward refuses to run in eval mode, which a sampler may have left on.
     generator.train()
     critic.train()
@@ -228,7 +276,7 @@ def train_iteration(
     # accumulated for D's weights, which the next critic step would zero anyway.
     critic.requires_grad_(False)
     try:
-        batch, length, _ = real.shape
+        batch, length = (len(real.index), real.length) if isinstance(real, RealBatch) else real.shape[:2]
         g_loss, corr = generator_losses(
             generator, critic, batch, length, real_corr, config.lambda_corr, config.corr_cap, noise, padding,
             config.static_weight, config.pack,
