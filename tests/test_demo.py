@@ -7,8 +7,9 @@ import pandas as pd
 import pytest
 
 from hgym_core.cli import main
-from hgym_core.data.demo import (HIV_CATEGORIES, HIV_COLUMNS, HIV_NUMERIC, HIV_STATIC, HIV_UNITS, hiv_schema,
-                                  simulate_hiv_cohort)
+from hgym_core.data.demo import (HIV_CATEGORIES, HIV_COLUMNS, HIV_NUMERIC, HIV_STATIC, HIV_UNITS, MAX_FOLLOW_UP,
+                                  MAX_LONG_TAILED_PATIENTS, follow_up_months, hiv_schema, simulate_hiv_cohort,
+                                  simulate_long_tailed_cohort)
 from hgym_core.data.encoding import Encoder
 from hgym_core.data.io import read_table
 from hgym_core.errors import HGymError
@@ -201,3 +202,31 @@ def test_the_cohorts_schema_encodes_the_published_37_features(hiv_cohort):
     schema = hiv_schema(hiv_cohort)
     assert not any(v.held or v.points for v in schema.variables)
     assert Encoder.fit(hiv_cohort, schema).n_features == 37
+
+
+def test_the_long_tailed_cohort_is_seeded_and_its_follow_up_is_mostly_short_with_a_long_tail():
+    table = simulate_long_tailed_cohort(n_patients=3000, seed=5)
+    assert table.equals(simulate_long_tailed_cohort(n_patients=3000, seed=5))
+    assert not table.equals(simulate_long_tailed_cohort(n_patients=3000, seed=6))
+    months = table.groupby("PatientID").size()
+    assert months.index.tolist() == list(range(3000)) and months.tolist() == follow_up_months(3000, 5).tolist()
+    assert list(table.columns) == HIV_COLUMNS
+    assert (table.groupby("PatientID")["Timestep"].apply(lambda t: (t.to_numpy() == np.arange(len(t))).all())).all()
+    # The documented shape: most short (median 8-11), 1-2.5% followed for five years or more, none beyond the cap.
+    assert 8 <= months.median() <= 11 and 0.01 <= (months >= 60).mean() <= 0.025
+    assert months.max() == MAX_FOLLOW_UP and months.min() >= 1
+    many = follow_up_months(100_000, seed=0)
+    assert 80 <= np.quantile(many, 0.99) <= 95 and many.max() == MAX_FOLLOW_UP
+
+
+def test_the_long_tailed_cohort_refuses_sizes_beyond_its_limit():
+    with pytest.raises(HGymError, match="200,000"):
+        simulate_long_tailed_cohort(n_patients=MAX_LONG_TAILED_PATIENTS + 1)
+
+
+def test_demo_command_writes_the_long_tailed_cohort(tmp_path, capsys):
+    out = tmp_path / "long.csv"
+    assert main(["demo", "--follow-up", "varying", "--patients", "300", "--seed", "5", "--out", str(out)]) == 0
+    written = read_table(out)
+    assert written.groupby("PatientID").size().tolist() == follow_up_months(300, 5).tolist()
+    assert "300 simulated patients with 1 to" in capsys.readouterr().out

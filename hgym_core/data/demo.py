@@ -111,6 +111,20 @@ DEMO_PATIENTS = 8916
 DEMO_MONTHS = 60
 DEMO_SEED = 0
 
+# Varying follow-up (``simulate_long_tailed_cohort``): people enter and leave, as in real HIV cohorts
+# and hospital exports. Most are followed briefly: months ~ 1 + LogNormal(median FOLLOW_UP_MEDIAN,
+# FOLLOW_UP_SIGMA); LONG_FOLLOW_UP_SHARE are followed for years, uniform on LONG_FOLLOW_UP_MONTHS
+# and cut at MAX_FOLLOW_UP (so some reach it at every size from a few thousand people up); everyone
+# for 1 to MAX_FOLLOW_UP months. At 10,000 people: median 9, 99th percentile 87-90, longest 250
+# (tests/test_demo.py checks the shape).
+FOLLOW_UP_MEDIAN = 9.0
+FOLLOW_UP_SIGMA = 0.75
+LONG_FOLLOW_UP_SHARE = 0.01
+LONG_FOLLOW_UP_MONTHS = (60, 270)
+MAX_FOLLOW_UP = 250
+MAX_LONG_TAILED_PATIENTS = 200_000
+SIMULATION_CHUNK = 20_000   # people simulated at a time (memory: a chunk x MAX_FOLLOW_UP months)
+
 # --- People -------------------------------------------------------------------------------
 GENDER_SHARES = {"Male": 0.86, "Female": 0.14}
 ETHNIC_SHARES = {"Asian": 0.02, "African": 0.12, "Caucasian": 0.21, "Other": 0.65}
@@ -405,6 +419,34 @@ def simulate_hiv_cohort(n_patients: int = DEMO_PATIENTS, seed: int = DEMO_SEED,
     rel_cd4 = np.clip(_carry_forward(rel_seen, cd4_measured), *REL_CD4_RANGE)
     return _to_frame(n, months, vl, cd4_abs, rel_cd4, gender, ethnic, regimen_at, reg,
                      vl_measured, cd4_measured, drug_record)
+
+
+def follow_up_months(n_patients: int, seed: int = DEMO_SEED) -> np.ndarray:
+    """Each person's months of follow-up in the long-tailed cohort (the distribution above), seeded."""
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 1]))
+    short = 1 + np.floor(rng.lognormal(np.log(FOLLOW_UP_MEDIAN), FOLLOW_UP_SIGMA, n_patients))
+    long = rng.integers(LONG_FOLLOW_UP_MONTHS[0], LONG_FOLLOW_UP_MONTHS[1] + 1, n_patients)
+    months = np.where(rng.random(n_patients) < LONG_FOLLOW_UP_SHARE, long, short)
+    return np.clip(months, 1, MAX_FOLLOW_UP).astype(np.int64)
+
+
+def simulate_long_tailed_cohort(n_patients: int = 10_000, seed: int = DEMO_SEED) -> pd.DataFrame:
+    """The built-in cohort with varying follow-up: each person's first ``follow_up_months`` months
+    (1 to MAX_FOLLOW_UP, most short, a few long), for scale tests without any download. Simulated
+    SIMULATION_CHUNK people at a time, each chunk from its own seeded stream, so memory stays flat
+    up to MAX_LONG_TAILED_PATIENTS people. PatientID 0..n-1, Timestep 0..months-1."""
+    if not isinstance(n_patients, (int, np.integer)) or not 1 <= n_patients <= MAX_LONG_TAILED_PATIENTS:
+        raise HGymError(f"The long-tailed cohort has 1 to {MAX_LONG_TAILED_PATIENTS:,} patients (got {n_patients!r}).")
+    months = follow_up_months(n_patients, seed)
+    chunks = []
+    for number, first in enumerate(range(0, n_patients, SIMULATION_CHUNK)):
+        wanted = months[first:first + SIMULATION_CHUNK]
+        chunk_seed = int(np.random.SeedSequence([seed, 2, number]).generate_state(1)[0])
+        table = simulate_hiv_cohort(len(wanted), seed=chunk_seed, n_months=int(wanted.max()))
+        table = table[table["Timestep"].to_numpy() < np.repeat(wanted, int(wanted.max()))]
+        table["PatientID"] += first
+        chunks.append(table)
+    return pd.concat(chunks, ignore_index=True)
 
 
 def _labels(column: str, codes: np.ndarray) -> pd.Series:
