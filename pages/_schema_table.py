@@ -43,7 +43,9 @@ def table_to_schema(table: pd.DataFrame, schema: Schema, frame: pd.DataFrame) ->
             if transform:
                 entry["transform"] = transform
             entry |= {"points": _numbers(_text(row["points"]), variable.name), "held": bool(row["held"]),
-                      "min": _bound(row["min"]), "max": _bound(row["max"])}
+                      "min": _bound(row["min"]), "max": _bound(row["max"]),
+                      # not an editor column: a numeric variable keeps its flag (the built-in cohort's)
+                      "held_by": variable.held_by if variable.kind == "numeric" else None}
         else:
             entry["categories"] = _labels(_text(row["categories"]), frame[variable.name])
         variables.append(entry)

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from hgym_core.data.encoding import (GAP, PRESENT, START, EncodedCohort, Encoder, curriculum_batches, curriculum_lengths,
                                 missing_channel)
+from hgym_core.data.demo import hiv_schema, simulate_hiv_cohort
 from hgym_core.errors import HGymError
 from hgym_core.data.schema import Schema, Variable
 from hgym_core.data.transforms import NumericTransform, boxcox_lambda
@@ -479,3 +480,23 @@ def test_round_trip_over_generated_schemas(generated):
     assert_round_trip(df, decoded, encoder)
     rebuilt = Encoder.from_dict(json.loads(json.dumps(encoder.to_dict())))
     assert torch.equal(rebuilt.encode(df).padded(), cohort.padded())
+
+
+def test_a_value_held_by_its_flag_changes_only_in_flagged_rows_and_adds_no_feature():
+    table = simulate_hiv_cohort(n_patients=40, seed=3)
+    schema = hiv_schema(table)
+    assert schema.variable("VL").held_by == "VL (M)" and schema.variable("Rel CD4").held_by == "CD4 (M)"
+    encoder = Encoder.fit(table, schema)
+    assert encoder.n_features == 37   # the published layout: no block for the changes
+    noisy = encoder.encode(table).padded().clone()
+    vl = encoder._span["VL"].start
+    noisy[:, :, vl] = torch.rand(noisy.shape[:2], generator=torch.Generator().manual_seed(0))   # a new value every month
+    decoded = encoder.decode(noisy)
+    changed = decoded.groupby("PatientID")["VL"].diff().fillna(1).ne(0)
+    assert not (changed & decoded["VL (M)"].eq(0)).any()    # never a change in a month not measured
+    assert changed[decoded["VL (M)"].eq(1) & decoded["Timestep"].gt(0)].mean() > 0.95
+    again = Schema.from_json(schema.to_json())
+    assert again.variable("CD4").held_by == "CD4 (M)"
+    with pytest.raises(HGymError, match="held_by"):
+        Schema.from_dict({**schema.to_dict(), "variables": [
+            {**v, "held_by": "Ethnic"} if v["name"] == "VL" else v for v in schema.to_dict()["variables"]]})

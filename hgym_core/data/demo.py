@@ -106,6 +106,8 @@ HIV_CATEGORIES: dict[str, list] = {
 HIV_STATIC = ["Gender", "Ethnic"]
 HIV_NUMERIC = ["VL", "CD4", "Rel CD4"]
 HIV_UNITS = {"VL": "copies/mL", "CD4": "cells/µL", "Rel CD4": "%"}
+# Each number is carried forward between measurements; these flags mark the months measured.
+HIV_MEASURED_BY = {"VL": "VL (M)", "CD4": "CD4 (M)", "Rel CD4": "CD4 (M)"}
 # The published cohort's size; the dashboard, the command line and the library default to it.
 DEMO_PATIENTS = 8916
 DEMO_MONTHS = 60
@@ -483,15 +485,17 @@ def hiv_schema(cohort: pd.DataFrame | None = None) -> Schema:
     omitted), then fixed to the published table: every label in its published order (a small
     cohort may lack one, and inference would sort them alphabetically), the static variables,
     and the units. So every entry point trains the same layout, the published one: the numbers
-    are plain Box-Cox channels, not held until changed or with point values as inference would
-    propose for the simulated VL and CD4 (tick them in the schema to train with them).
+    are plain Box-Cox channels, without the point values or "changed" blocks inference would
+    propose for the simulated VL and CD4. Each number is ``held_by`` its measurement flag (VL by
+    ``VL (M)``, CD4 and Rel CD4 by ``CD4 (M)``), which adds no feature: synthetic values are carried
+    forward between the months the flags mark, as the real ones are.
     """
     inferred = Schema.infer(simulate_hiv_cohort(n_patients=50) if cohort is None else cohort)
 
     def published(variable: Variable) -> Variable:
         if variable.name in HIV_UNITS:
             return replace(variable, kind="numeric", categories=None, unit=HIV_UNITS[variable.name], points=[],
-                           held=False)
+                           held=False, held_by=HIV_MEASURED_BY[variable.name])
         if variable.name in HIV_CATEGORIES:
             labels = list(HIV_CATEGORIES[variable.name])
             return replace(variable, kind="binary" if len(labels) == 2 else "categorical", categories=labels,

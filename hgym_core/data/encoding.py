@@ -372,6 +372,10 @@ class Encoder:
         if changed_channel(name) in self._span:
             changed = decoded.codes(self._span[changed_channel(name)], static=False) == 1
             values = _hold(values, changed | rows.first)
+        elif variable.held_by is not None and variable.held_by in self._span:
+            # A value changes only where its flag column says a new one was taken (class 1).
+            flagged = decoded.codes(self._span[variable.held_by], static=False) == 1
+            values = _hold(values, flagged | rows.first)
         return values
 
     def _decode_labels(self, variable: Variable, decoded: "_Decoded"):
@@ -572,7 +576,7 @@ def _layout(schema: Schema, state: dict) -> list[Span]:
     blocks += [(missing_channel(v.name), 2, v.static) for v in schema.variables
                if v.kind == "numeric" and not v.points and specs[v.name]["missing"]]
     blocks += [(changed_channel(v.name), 2, False) for v in schema.variables
-               if v.kind == "numeric" and v.held and not v.static]
+               if v.kind == "numeric" and v.held and not v.static and v.held_by is None]
     if state["variable_lengths"]:
         blocks.append((PRESENT, 2, False))
     if state["length_block"]:

@@ -19,6 +19,10 @@ Numeric variables also carry what clinicians' columns look like (doses, rates, r
   column is continuous (a "mixed" column);
 - ``held``: the value is held until changed (most rows repeat the previous one within a patient):
   synthetic patients repeat it exactly between changes;
+- ``held_by``: the name of a binary column whose second label (1, True) marks the rows with a new
+  value, as a "measured this month" flag does for a lab carried forward between measurements (the
+  built-in cohort's ``VL (M)``): synthetic values change only in those rows, and the model needs no
+  block of its own for the changes (the layout stays the published one);
 - ``min`` / ``max``: bounds synthetic values never leave; empty means the observed range.
 """
 
@@ -45,7 +49,7 @@ TimeMode = Literal["step", "irregular"]
 KINDS: tuple[str, ...] = get_args(Kind)
 TRANSFORMS: tuple[str, ...] = get_args(Transform)
 TIME_MODES: tuple[str, ...] = get_args(TimeMode)
-NUMERIC_ONLY = ("transform", "points", "held", "min", "max")   # fields of numeric variables only
+NUMERIC_ONLY = ("transform", "points", "held", "min", "max", "held_by")   # fields of numeric variables only
 
 # Integer columns with at most this many distinct values are read as category codes (e.g. a
 # 1-5 severity grade); more levels look like a measurement.
@@ -97,6 +101,7 @@ class Variable:
     held: bool = False
     min: float | None = None
     max: float | None = None
+    held_by: str | None = None        # numeric only: the binary flag column marking new values
 
     @property
     def mixed(self) -> bool:
@@ -159,6 +164,12 @@ class Schema:
                     f"'{name}' is the id or time column; remove it from variables")
             seen.add(name)
         _expect(schema.id_column != schema.time_column, "time_column", "must differ from id_column")
+        kinds = {v.name: v.kind for v in schema.variables}
+        for i, variable in enumerate(schema.variables):
+            if variable.held_by is not None:
+                _expect(kinds.get(variable.held_by) == "binary", f"variables[{i}] ('{variable.name}').held_by",
+                        f"must name a binary column of the schema (got {variable.held_by!r}); empty it, or name the "
+                        "flag column that marks the rows with a new value")
         return schema
 
     def to_json(self) -> str:
@@ -222,8 +233,8 @@ def _no_unknown(data: dict, known: set[str], where: str) -> None:
 
 def _variable_from_dict(raw: object, where: str) -> Variable:
     _expect(isinstance(raw, dict), where, "must be an object with at least name and kind")
-    _no_unknown(raw, {"name", "kind", "categories", "transform", "static", "unit", "points", "held", "min", "max"},
-                where)
+    _no_unknown(raw, {"name", "kind", "categories", "transform", "static", "unit", "points", "held", "min", "max",
+                      "held_by"}, where)
     name, kind = raw.get("name"), raw.get("kind")
     _expect(isinstance(name, str) and name != "", f"{where}.name", "must be a non-empty column name")
     where = f"{where} ('{name}')"
@@ -236,6 +247,9 @@ def _variable_from_dict(raw: object, where: str) -> Variable:
     categories = raw.get("categories")
     points, held, low, high = raw.get("points") or [], raw.get("held", False), raw.get("min"), raw.get("max")
     _expect(isinstance(held, bool), f"{where}.held", f"must be true or false (got {held!r})")
+    held_by = raw.get("held_by")
+    _expect(held_by is None or (isinstance(held_by, str) and held_by not in ("", name)), f"{where}.held_by",
+            f"must be the name of another (binary flag) column, or empty (got {held_by!r})")
     if kind == "numeric":
         _expect(categories in (None, []), f"{where}.categories", "must be empty for a numeric variable")
         categories = None
@@ -247,7 +261,8 @@ def _variable_from_dict(raw: object, where: str) -> Variable:
         _expect(low is None or high is None or low <= high, f"{where}.min",
                 f"must not be above max (got min {low}, max {high})")
     else:
-        for field_name, value in (("points", points), ("held", held), ("min", low), ("max", high)):
+        for field_name, value in (("points", points), ("held", held), ("min", low), ("max", high),
+                                  ("held_by", held_by)):
             _expect(value in (None, [], False), f"{where}.{field_name}", f"applies to numeric variables only; remove it "
                                                                    f"for the {kind} variable")
         _expect(isinstance(categories, list) and len(categories) >= 1, f"{where}.categories",
@@ -261,7 +276,7 @@ def _variable_from_dict(raw: object, where: str) -> Variable:
                     f"must hold exactly 2 labels for a binary variable (got {len(categories)}); "
                     "use kind 'categorical' for more")
     return Variable(name, kind, categories, transform, static, unit, [_json_scalar(p) for p in points], held,
-                    low, high)
+                    low, high, held_by)
 
 
 def _is_number(value: object) -> bool:

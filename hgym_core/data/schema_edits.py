@@ -69,8 +69,10 @@ def _apply(proposed: Variable, changes: dict, schema: Schema) -> tuple[Variable,
     if not changes:
         return proposed, None
     entry = {**asdict(proposed), **changes}
+    # The flag column lives elsewhere in the schema: the variable is checked alone, without it.
+    held_by = entry.pop("held_by") if entry["kind"] == "numeric" else None
     if entry["kind"] != "numeric":   # label variables carry none of the numeric-only fields
-        entry |= {"points": [], "held": False, "min": None, "max": None}
+        entry |= {"points": [], "held": False, "min": None, "max": None, "held_by": None}
     else:
         entry["categories"] = None
     try:
@@ -78,7 +80,7 @@ def _apply(proposed: Variable, changes: dict, schema: Schema) -> tuple[Variable,
                                        "variables": [entry]}).variables
     except HGymError as problem:
         return proposed, str(problem)
-    return variable, None
+    return replace(variable, held_by=held_by), None
 
 
 def _errors_by_column(table: pd.DataFrame, schema: Schema) -> dict[str, str]:
