@@ -395,9 +395,17 @@ class SequenceMLPCritic(nn.Module):
     def __init__(self, spans: Sequence[Span], hidden_dim: int, length: int, static_head: bool = False,
                  pack: int = 1):
         super().__init__()
-        self.n_features = check_spans(spans) * pack   # PacGAN: ``pack`` patients side by side (wgan.packed)
+        n_features = check_spans(spans)
+        self.n_features = n_features * pack   # PacGAN: ``pack`` patients side by side (wgan.packed)
         self.length = length
-        width = length * self.n_features
+        # The ``__length__`` block repeats at every step and says no more than ``__present__`` does
+        # step by step; the static critic judges it. Left out here, it costs nothing: on 250-month
+        # patients it would be most of the first layer's inputs.
+        dropped = {i for s in spans if s.name == LENGTH and static_head for i in range(s.start, s.end)}
+        kept = [k * n_features + i for k in range(pack) for i in range(n_features) if i not in dropped]
+        self.register_buffer("kept", torch.tensor(kept, dtype=torch.long), persistent=False)
+        self.step_width = len(kept)
+        width = length * self.step_width
         self.net = nn.Sequential(nn.Linear(width, hidden_dim), nn.LeakyReLU(LEAKY_SLOPE),
                                  nn.Linear(hidden_dim, hidden_dim), nn.LeakyReLU(LEAKY_SLOPE),
                                  nn.Linear(hidden_dim, hidden_dim), nn.LeakyReLU(LEAKY_SLOPE),
@@ -410,7 +418,7 @@ class SequenceMLPCritic(nn.Module):
                             "rebuild it for the longest patient.")
         # Zero padding to the full length, without the zeros: only the first layer's weights of the
         # steps present (a batch of short patients costs what its rows cost).
-        inputs = x.flatten(1)
+        inputs = (x if self.step_width == x.shape[-1] else x.index_select(-1, self.kept)).flatten(1)
         first = self.net[0]
         h = F.linear(inputs, first.weight[:, :inputs.shape[1]], first.bias)
         return self.net[1:](h).squeeze(-1)

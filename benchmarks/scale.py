@@ -1,0 +1,121 @@
+"""Training and sampling at scale: generator steps per second and peak memory against cohort size.
+
+Run: .venv/bin/python benchmarks/scale.py [--patients 1000 10000 100000] [--budget 60] [--threads 2]
+                                         [--longest 250] [--quality] [--preset auto] [--work DIR]
+
+For each size it writes the long-tailed built-in cohort (``demo --follow-up varying``: 1 to 250
+months a patient, median 9; ``--longest`` cuts every patient there, for a series against the
+longest patient at about fixed rows) with its published schema, trains it with every default of
+``--preset`` under a ``--budget`` time budget (``python -m hgym_core train``, its own process, so
+its peak memory is its own), samples as many patients as it has (``sample``), and prints one row:
+patients, rows, longest, generator steps, steps/s, training wall clock, peak memory of training
+and of sampling. ``--quality`` adds the scores of ``evaluate --run`` (the run's own holdout) and
+the synthetic table's rows per patient (median, 99th percentile) next to the real ones.
+Prints figures; asserts nothing. One size at a time: never time two runs at once on two cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks._peak_rss import mb, peak_rss  # noqa: E402
+from hgym_core.data.demo import hiv_schema, simulate_long_tailed_cohort  # noqa: E402
+from hgym_core.data.io import read_table, write_table  # noqa: E402
+
+QUALITY_SCORES = ("column shapes", "discriminative score", "sequence-length similarity", "DCR share")
+
+
+def write_cohort(patients: int, longest: int | None, folder: Path) -> tuple[Path, Path, dict]:
+    table = simulate_long_tailed_cohort(n_patients=patients)
+    if longest is not None:
+        table = table[table["Timestep"] < longest]
+    data, schema = folder / f"long-tailed-{patients}.csv.gz", folder / f"long-tailed-{patients}.schema.json"
+    write_table(table, data)
+    schema.write_text(hiv_schema(table).to_json())
+    rows = table.groupby("PatientID").size()
+    return data, schema, {"rows": len(table), "longest": int(rows.max()), "median": float(rows.median()),
+                          "p99": float(rows.quantile(0.99))}
+
+
+def train(data: Path, schema: Path, run: Path, args: argparse.Namespace) -> dict:
+    started = time.perf_counter()
+    code, peak, output = peak_rss([sys.executable, "-m", "hgym_core", "train", str(data), "--schema", str(schema),
+                                   "--out", str(run), "--preset", args.preset, "--time-budget", f"{args.budget}s",
+                                   "--cpu-threads", str(args.threads), "--progress-every", "600"])
+    wall = time.perf_counter() - started
+    if code != 0:
+        raise SystemExit(f"training failed ({code}):\n{output}")
+    with open(run / "metrics.csv", newline="") as handle:
+        steps = list(csv.DictReader(handle))
+    training = sum(float(row["seconds"]) for row in steps)
+    return {"steps": len(steps), "steps_per_s": len(steps) / training if training else 0.0, "wall": wall,
+            "train_peak": peak}
+
+
+def sample(run: Path, patients: int, out: Path, threads: int) -> dict:
+    code, peak, output = peak_rss([sys.executable, "-m", "hgym_core", "sample", str(run), "--patients", str(patients),
+                                   "--out", str(out)], env={"OMP_NUM_THREADS": str(threads)})
+    if code != 0:
+        raise SystemExit(f"sampling failed ({code}):\n{output}")
+    rows = read_table(out).groupby("PatientID").size()
+    return {"sample_peak": peak, "syn_median": float(rows.median()), "syn_p99": float(rows.quantile(0.99))}
+
+
+def quality(run: Path, synthetic: Path, folder: Path) -> dict:
+    report = folder / "report"
+    code, _, output = peak_rss([sys.executable, "-m", "hgym_core", "evaluate", "--run", str(run), "--synthetic",
+                                str(synthetic), "--out", str(report), "--progress-every", "600"])
+    if code != 0:
+        raise SystemExit(f"evaluation failed ({code}):\n{output}")
+    scores = json.loads((report / "report.json").read_text())["scores"]
+    found = {}
+    for score in scores:
+        if score.get("name") in QUALITY_SCORES and score.get("variable") in (None, ""):
+            found[score["name"]] = (score.get("value"), score.get("reference"))
+    return found
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--patients", type=int, nargs="+", default=[1000, 10000, 100000])
+    parser.add_argument("--budget", type=float, default=60.0, help="training seconds per size (default 60)")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--longest", type=int, default=None, help="cut every patient at this many months")
+    parser.add_argument("--preset", default="auto")
+    parser.add_argument("--quality", action="store_true", help="also score the synthetic table (evaluate --run)")
+    parser.add_argument("--work", type=Path, default=None, help="folder for the tables and runs (default: a temp one)")
+    args = parser.parse_args()
+
+    work = args.work or Path(tempfile.mkdtemp(prefix="hgym-scale-"))
+    work.mkdir(parents=True, exist_ok=True)
+    print(f"long-tailed cohort, preset {args.preset}, budget {args.budget:g} s, {args.threads} threads; work in {work}")
+    print("patients | rows | median / p99 / longest rows | steps | steps/s | train wall | train peak | sample peak"
+          + (" | synthetic median / p99 rows | scores (value / reference)" if args.quality else ""))
+    for patients in args.patients:
+        folder = work / (f"n{patients}" + ("" if args.longest is None else f"-L{args.longest}"))
+        folder.mkdir(parents=True, exist_ok=True)
+        data, schema, shape = write_cohort(patients, args.longest, folder)
+        trained = train(data, schema, folder / "run", args)
+        synthetic = folder / "synthetic.csv.gz"
+        sampled = sample(folder / "run", patients, synthetic, args.threads)
+        line = (f"{patients:,} | {shape['rows']:,} | {shape['median']:g} / {shape['p99']:g} / {shape['longest']} | "
+                f"{trained['steps']:,} | {trained['steps_per_s']:.2f} | {trained['wall']:.0f} s | "
+                f"{mb(trained['train_peak'])} | {mb(sampled['sample_peak'])}")
+        if args.quality:
+            scores = quality(folder / "run", synthetic, folder)
+            line += (f" | {sampled['syn_median']:g} / {sampled['syn_p99']:g} | "
+                     + "; ".join(f"{name} {value:.3f} / {reference if reference is None else round(reference, 3)}"
+                                 for name, (value, reference) in scores.items() if value is not None))
+        print(line, flush=True)
+
+
+if __name__ == "__main__":
+    main()
