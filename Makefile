@@ -68,7 +68,7 @@ chromium:
 	@(test -x /usr/bin/chromium && test -f $(EMOJI_FONT)) || \
 		($(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium fonts-noto-color-emoji)
 
-# The quality benchmark on real tables (README, "Quality on real tables"): the project next to the
+# The quality benchmark on real tables (docs/benchmarks.md): the project next to the
 # two peers, which need their own venvs first (`make peers`). Long (PAR trains its default 128
 # epochs on every table), so not part of `make benchmarks`. Extra flags:
 #   make quality QUALITY_ARGS="--datasets quinidine --threads 2"
