@@ -32,8 +32,13 @@ run: $(VENV)/.runtime-installed
 	$(PY) -m streamlit run app.py --server.address 127.0.0.1 --server.port $(PORT) --server.headless true \
 		--server.scriptHealthCheckEnabled true
 
+# Every test, spread over the CPU cores by pytest-xdist (at most PYTEST_MAX_WORKERS workers): the browser
+# tests stay together in one worker, sharing one server and browser (tests/conftest.py), while the
+# others take the rest. `make test PYTEST_WORKERS=0` runs them in one process.
+PYTEST_WORKERS ?= auto
+PYTEST_MAX_WORKERS ?= 4
 test: $(VENV)/.dev-installed chromium
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --maxprocesses $(PYTEST_MAX_WORKERS)
 
 # The README's screenshots (docs/screenshots/), taken by the browser journey; `make test` writes them
 # to a temporary folder instead, so a clone's tracked images change only when asked.
@@ -68,7 +73,7 @@ chromium:
 	@(test -x /usr/bin/chromium && test -f $(EMOJI_FONT)) || \
 		($(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium fonts-noto-color-emoji)
 
-# The quality benchmark on real tables (README, "Quality on real tables"): the project next to the
+# The quality benchmark on real tables (docs/benchmarks.md): the project next to the
 # two peers, which need their own venvs first (`make peers`). Long (PAR trains its default 128
 # epochs on every table), so not part of `make benchmarks`. Extra flags:
 #   make quality QUALITY_ARGS="--datasets quinidine --threads 2"

@@ -18,7 +18,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from hgym_core.data.demo import simulate_hiv_cohort  # noqa: E402
-from hgym_core.evaluation.html_report import _figure_html, figure_sections  # noqa: E402
+from hgym_core.reports.html_report import _figure_html, figure_sections  # noqa: E402
 from hgym_core.data.schema import Schema  # noqa: E402
 
 

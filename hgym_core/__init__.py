@@ -4,13 +4,14 @@
 
 Nothing in this package imports Streamlit; the dashboard (app.py, pages/) and the command line
 (``python -m hgym_core``) are two thin faces over the same calls. The layers, each importing
-only the ones above it:
+only itself and the ones above it (the full map, and its test: docs/ARCHITECTURE.md):
 
     data/        schema, validation, transforms, encoding, the built-in cohort, table files
-    gan/         training settings, generator and critic, the WGAN-GP step and loop ("the paper")
-    runs/        run folders on disk, training jobs and the training process
+    gan/         training settings (config, events), then runs/ on disk (folder, run.json, lock),
+                 evaluation/ (scores), then the generator and critic, the WGAN-GP step and loop
     synthesizer  fit / sample / save / load over all of them
-    evaluation/  scores; plots: figures; cli/: the command line
+    runs/        training jobs, the training process and the service
+    plots/       figures; reports/: report.html; cli/: the command line
 
 The names below are imported when first used, so ``import hgym_core.errors`` (or the training
 process's start) does not pay for torch and pandas until it needs them.

@@ -2,8 +2,40 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import torch
+
+BROWSER_TESTS = "tests/e2e/"
+
+# Under pytest-xdist the workers share the cores: each worker's torch gets its share of them, as
+# torch's default (one thread per core in every worker) would spin threads against each other.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    torch.set_num_threads(max(1, len(os.sched_getaffinity(0)) // int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """Under pytest-xdist (`make test` runs `-n auto`) every browser test runs in one worker, in
+    order: they share one Streamlit server, one Chromium and the journey's one tab (session
+    fixtures in tests/e2e/conftest.py), which each worker would otherwise start again, and the
+    journey's steps build on each other. The other tests go one at a time to whichever worker is
+    free, so the workers end together.
+
+    This is what `--dist loadgroup` with an `xdist_group` mark would do, but with pytest 9.2 and
+    pytest-xdist 3.8.0 that mark is silently ignored (pytest-dev/pytest-xdist#1386): xdist writes the
+    group into `item._nodeid`, which pytest's node ids no longer read."""
+    if config.getvalue("dist") not in ("load", "loadgroup"):
+        return None   # an explicit --dist loadscope, loadfile, each, ... is the caller's choice
+    from xdist.scheduler import LoadScopeScheduling
+
+    class BrowserTestsTogether(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            # scopes go out largest first (xdist's --loadscope-reorder): the browser tests start at once
+            return BROWSER_TESTS if nodeid.startswith(BROWSER_TESTS) else nodeid
+
+    return BrowserTestsTogether(config, log)
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from hgym_core.errors import HGymError
-from hgym_core.evaluation import Report, Score, ScoreSpec, html_report
+from hgym_core.evaluation import Report, Score, ScoreSpec
+from hgym_core.reports import html_report
 from hgym_core.evaluation.report import Measurement
 from hgym_core.data.schema import Schema, Variable
 from tests.test_plots import small_schema, small_table

@@ -19,7 +19,7 @@ from hgym_core.cli._progress import ProgressLine, add_progress_option
 from hgym_core.errors import HGymError
 from hgym_core.evaluation import GROUPS, EvaluationSettings, evaluate
 from hgym_core.evaluation.evaluator import DEFAULT_MAX_PATIENTS
-from hgym_core.evaluation.html_report import write_report
+from hgym_core.reports.html_report import write_report
 from hgym_core.data.io import read_table
 from hgym_core.data.schema import Schema
 

@@ -46,7 +46,7 @@ class TrainConfig:
     checkpoint_every: int = setting(1, "save a checkpoint every N epochs (also on stop and at the end)")
     # Train on a random subset of patients (None = all); the quick preset uses this.
     max_patients: int | None = setting(None, "train on a seeded random subset of this many patients; 'none' = all")
-    # Beyond Health Gym v1 (off in the published preset); README, "Training on real tables".
+    # Beyond Health Gym v1 (off in the published preset); docs/training.md, "Options beyond Health Gym v1".
     static_head: bool = setting(False, "generate static variables, the first visit's time and each patient's length "
                                        "once per patient, judged by a critic of their own (as DoppelGANger does)")
     gumbel_tau: float | None = setting(None, "draw each one-hot block as a Gumbel-softmax sample at this temperature "
@@ -156,7 +156,7 @@ def check_resume_changes(saved: TrainConfig, wanted: TrainConfig) -> None:
 
 
 # "health-gym" is the paper. "quick" shows a CPU user recognisable learning on the built-in cohort
-# in about five minutes (measured with benchmarks/quick_preset.py; README, "Presets"): networks of
+# in about five minutes (measured with benchmarks/quick_preset.py; docs/training.md, "Presets"): networks of
 # width 32 (~1/16 of the LSTM arithmetic), batches of 64 (cheap steps, four times the generator
 # updates per patient), a seeded subset of 1,024 patients (48 steps an epoch), three curriculum
 # stages that still end at the full 60 months (samples are generated at the length trained), and
@@ -215,7 +215,7 @@ def fit_to_data(config: TrainConfig, data: DataSize) -> TrainConfig:
 
 
 def auto_config(data: DataSize | None, time_budget: float) -> TrainConfig:
-    """Settings for a user's own table, trained for ``time_budget`` seconds (README, "Presets").
+    """Settings for a user's own table, trained for ``time_budget`` seconds (docs/training.md, "Presets").
 
     Beyond Health Gym v1, each measured on the real tables of benchmarks/quality.py: the static
     head, padding hidden from the critic, an averaged generator, Adam β1 0.5 (as DoppelGANger),
