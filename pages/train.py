@@ -34,7 +34,7 @@ from pages._server import job_registry
 from pages._session import Train
 
 # Settings that change neither a step's cost nor the step count: the estimate ignores them.
-NOT_IN_ESTIMATE = ("seed", "checkpoint_every")
+NOT_IN_ESTIMATE = ("seed", "checkpoint_every", "checkpoint_seconds")
 
 
 @dataclass(frozen=True)
