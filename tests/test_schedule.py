@@ -57,3 +57,12 @@ def test_the_probe_builds_the_runs_own_layout_with_the_static_head_on_patients_o
     assert config.static_head
     costs = measure_step_costs(Schema.infer(table), table, config, (6,))
     assert set(costs.measured) == {6}
+
+
+def test_the_steps_a_time_budget_trains_follow_each_lengths_cost():
+    schedule = TrainingSchedule(lengths=(10, 60), batches=2, epochs=3)   # an epoch: 2 x 1 s + 2 x 6 s = 14 s
+    costs = StepCosts({10: 1.0, 60: 6.0})
+    assert schedule.steps_within(30.0, costs) == 2 * 4 + 2   # two epochs, then both L=10 batches of the third
+    assert schedule.steps_within(35.0, costs) == 2 * 4 + 2   # 5 s left: not enough for an L=60 step
+    assert schedule.steps_within(1e6, costs) == schedule.total_steps
+    assert schedule.steps_within(30.0, costs, overhead=1.0) == 4 + 3   # 18 s an epoch, 12 s left: 2 + 1 steps

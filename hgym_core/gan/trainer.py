@@ -310,7 +310,8 @@ class Trainer:
         if self.validator is None or not self.validator.should_stop:
             return False
         log(f"{TRAINING_ENDS}its validation loss has not improved for {self.validator.since_best} validations "
-            f"(best {self.validator.best_loss:.4f} at step {self.validator.best_step:,})")
+            f"(best {self.validator.best_loss:.4f} at step {self.validator.best_step:,}) after {self.position.step:,} "
+            f"steps ({self._position_words()})")
         return True
 
     def _validate(self, log: Log) -> None:
