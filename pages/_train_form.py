@@ -35,7 +35,7 @@ LABELS = {
     "checkpoint_seconds": "Seconds between checkpoints (at least)",
     "time_budget": "Time budget in minutes (0 = train every epoch)", "static_head": "Static head (once per patient)",
     "static_weight": "Static critic weight", "critic": "Critic", "pack": "Patients per critic input (PacGAN)",
-    "marginal_start": "Start the generator at the marginals", "ema_decay": "Averaged generator decay (0 = off)", "gumbel_tau": "Gumbel-softmax temperature (0 = softmax)",
+    "marginal_start": "Start at the marginals", "ema_decay": "Averaged generator decay (0 = off)", "gumbel_tau": "Gumbel-softmax temperature (0 = softmax)",
     "present_rows_only": "Hide rows after a patient's end", "validation_every": "Validate every N steps (0 = off)",
     "early_stop": "Stop after N validations without gain (0 = never)",
 }
