@@ -60,6 +60,14 @@ def duration(seconds: float | None) -> str:
     return f"{secs} s"
 
 
+def epochs(done: int, target: int, time_budget: float | None = None) -> str:
+    """'3/10 epochs'; with a time budget, which ends a run long before its epochs (the auto preset
+    sets 1,000,000 as a ceiling), '519 epochs in a 1 min 00 s budget'."""
+    if time_budget:
+        return f"{done:,} epoch{'' if done == 1 else 's'} in a {duration(time_budget)} budget"
+    return f"{done:,}/{target:,} epochs"
+
+
 def number(value: float | None, digits: int = 3) -> str:
     """A float with ``digits`` significant digits, or '–' when missing or not finite."""
     if value is None or not math.isfinite(value):

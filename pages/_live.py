@@ -17,12 +17,14 @@ beside a job it has not heard of.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import streamlit as st
 
 from hgym_core.gan.events import LOSS_SERIES, METRIC_COLUMNS
-from hgym_core.runs.jobs import ACTIVE, JobRegistry, TrainingJob
+from hgym_core.runs.jobs import ACTIVE, JobRegistry, JobSnapshot, TrainingJob
 from hgym_core.plots import REAL_COLOUR, SYNTHETIC_COLOUR, curriculum_changes, downsample_indices
 from pages import _format as fmt
 from pages._session import Live
@@ -39,6 +41,12 @@ SERIES_NAMES = {name: series.short for name, series in LOSS_SERIES.items()}
 COLOURS = {"d_real": REAL_COLOUR, "d_fake": SYNTHETIC_COLOUR}
 WATCH_SECONDS = 2
 ENDED_LINKS = ("finished", "stopped")   # a run with a checkpoint to compare and sample from
+STARTING = "starting (reading the table, building the model)…"
+# The event log: a run of like lines (the same words, other numbers) shows its first and last line;
+# the log's first lines always show, and its last ones.
+SIMILAR_RUN = 4           # this many like lines in a row are collapsed (2 or more hidden)
+LOG_HEAD, LOG_TAIL = 10, 150
+DIGITS = re.compile(r"\d[\d,.]*")
 
 
 def job_history(job: TrainingJob):
@@ -53,15 +61,54 @@ def job_history(job: TrainingJob):
     return snap, history
 
 
+def progress_text(snap: JobSnapshot) -> str:
+    """The progress bar's line (Markdown). With a time budget it counts the budget, not the epochs the
+    budget never reaches; an ended run says what ended it."""
+    name = f"**{fmt.plain(snap.name)}**"
+    if snap.starting:
+        return f"{name} · {STARTING} · elapsed {fmt.duration(snap.elapsed_seconds)}"
+    if snap.status == "finished" and snap.ended_by:
+        return f"{name} · finished: {fmt.plain(snap.ended_by)} · elapsed {fmt.duration(snap.elapsed_seconds)}"
+    state = {"stopping": "stopping: saving a checkpoint…"}.get(snap.status, snap.status)
+    budget = snap.time_budget
+    parts = [name, state]
+    if budget:
+        parts += [f"epoch {snap.epoch:,}", f"L={snap.length}", f"step {snap.step:,}"]
+    else:
+        parts += [f"epoch {snap.epoch:,}/{snap.epochs_target:,}", f"L={snap.length}",
+                  f"step {snap.step:,}/{snap.steps_target:,}"]
+    if budget and snap.budget_left is not None and snap.status in ACTIVE:
+        parts.append(f"{fmt.duration(budget - snap.budget_left)} of its {fmt.duration(budget)} budget")
+    else:
+        parts.append(f"elapsed {fmt.duration(snap.elapsed_seconds)}")
+    if snap.status in ACTIVE:
+        parts.append(f"ETA {fmt.duration(snap.eta_seconds)}")
+    parts.append(f"{snap.steps_per_second:.2f} steps/s" if snap.steps_per_second else "– steps/s")
+    return " · ".join(parts)
+
+
+def collapsed_log(lines: list[str]) -> list[str]:
+    """The event log to show: each run of SIMILAR_RUN or more like lines (equal once their numbers and
+    times are set aside: "checkpoint saved at step 3 …", "… step 6 …") as its first line, a count
+    and its last line; then, when still long, the first LOG_HEAD lines and the last LOG_TAIL."""
+    shown, index = [], 0
+    while index < len(lines):
+        end = index + 1
+        while end < len(lines) and DIGITS.sub("#", lines[end]) == DIGITS.sub("#", lines[index]):
+            end += 1
+        if end - index >= SIMILAR_RUN:
+            shown += [lines[index], f"         … {end - index - 2:,} more like these …", lines[end - 1]]
+        else:
+            shown += lines[index:end]
+        index = end
+    if len(shown) > LOG_HEAD + LOG_TAIL + 1:
+        shown = [*shown[:LOG_HEAD], f"         … {len(shown) - LOG_HEAD - LOG_TAIL:,} lines …", *shown[-LOG_TAIL:]]
+    return shown
+
+
 def draw_panel(job: TrainingJob) -> None:
     snap, history = job_history(job)
-    fraction = min(1.0, snap.step / snap.steps_target) if snap.steps_target else 0.0
-    rate = f"{snap.steps_per_second:.2f} steps/s" if snap.steps_per_second else "– steps/s"
-    state = {"stopping": "stopping: saving a checkpoint…"}.get(snap.status, snap.status)
-    st.progress(fraction, text=f"**{fmt.plain(snap.name)}** · {state} · epoch {snap.epoch}/{snap.epochs_target} · "
-                               f"L={snap.length} · step {snap.step}/{snap.steps_target} · "
-                               f"elapsed {fmt.duration(snap.elapsed_seconds)} · "
-                               f"ETA {fmt.duration(snap.eta_seconds)} · {rate}")
+    st.progress(snap.progress, text=progress_text(snap))
     if snap.error:
         st.error(fmt.plain(snap.error))
     if snap.status in ENDED_LINKS:
@@ -75,7 +122,7 @@ def draw_panel(job: TrainingJob) -> None:
                                                       for name in SERIES_NAMES))
     draw_curves(history, id(job))
     with st.expander("Event log", expanded=snap.status not in ACTIVE):
-        st.code("\n".join(snap.log[-200:]) or "no events yet", language=None, wrap_lines=True)
+        st.code("\n".join(collapsed_log(snap.log)) or "no events yet", language=None, wrap_lines=True)
 
 
 def draw_curves(history: dict, owner: int) -> None:
@@ -87,7 +134,7 @@ def draw_curves(history: dict, owner: int) -> None:
     redraws from them instead of decimating the whole history again every second.
     """
     if not history["step"]:
-        st.info("Waiting for the first training step…")
+        st.info("Waiting for the first training step: the table is read and encoded and the model built first.")
         return
     key = (owner, len(history["step"]))
     cached_key, charts = Live.charts.get((None, None))

@@ -9,6 +9,7 @@ from hgym_core.errors import HGymError
 from hgym_core.runs.folder import RunFolder, run_path
 from hgym_core.runs.listing import RunSummary, list_runs
 from hgym_core.synthesizer import Synthesizer
+from pages import _format as fmt
 from pages._paths import models_dir
 from pages._session import App, Picker
 
@@ -46,7 +47,13 @@ def pick_run(runs: list[RunSummary], picker: Picker, label: str = "Run") -> RunS
 
 def run_label(run: RunSummary) -> str:
     """A selector's line for a run (plain text: select boxes show no Markdown)."""
-    return f"{run.name} ({run.status}, {run.epochs_done}/{run.epochs_target} epochs)"
+    return f"{run.name} ({run.status}, {fmt.epochs(run.epochs_done, run.epochs_target, time_budget(run))})"
+
+
+def time_budget(run: RunSummary) -> float | None:
+    """The run's time budget in seconds (None without one, or without readable settings)."""
+    budget = (run.info.config or {}).get("time_budget") if run.info else None
+    return float(budget) if isinstance(budget, (int, float)) and budget > 0 else None
 
 
 def schema_line(run: RunSummary, shown: int = 6) -> str:

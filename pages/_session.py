@@ -144,6 +144,7 @@ class Train:
     extend_run = Slot("train.extend_run", kept=True)
     more_epochs = Slot("train.more_epochs", kept=True)
     name_basis = Slot("train.name_basis")           # (data token, preset, the run name made for them)
+    started = Slot("train.started")                 # the name of the run this tab started last
     form_basis = Slot("train.form_basis")   # ((patients trained, longest), preset, {setting: value it wrote})
     preferred_resume = Slot("train.preferred_resume")   # the run just stopped: offered first
     estimate = Slot("train.estimate")               # (the probe's settings, StepCosts) of the last estimate

@@ -39,7 +39,9 @@ def _job_status(live_on_page: bool = False) -> None:
     if live_on_page and snap.status in ACTIVE:
         progress = " · live on this page"
     else:
-        progress = f" · epoch {snap.epoch}/{snap.epochs_target}" if snap.epochs_target else ""
+        progress = "" if not snap.epochs_target else (
+            f" · epoch {snap.epoch:,} of a {fmt.duration(snap.time_budget)} budget" if snap.time_budget
+            else f" · epoch {snap.epoch:,}/{snap.epochs_target:,}")
     st.caption(f"{fmt.status(snap.status)} · {fmt.plain(snap.name)}{progress}")
 
 

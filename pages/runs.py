@@ -14,9 +14,9 @@ from hgym_core.plots import loss_figure
 from hgym_core.runs.folder import RunFolder
 from hgym_core.runs.listing import RunSummary, list_runs
 from hgym_core.runs.service import delete_run
-from pages._format import plain
+from pages._format import duration, plain
 from pages._paths import models_dir
-from pages._run_picker import current_run, run_folder, schema_line, set_current_run
+from pages._run_picker import current_run, run_folder, schema_line, set_current_run, time_budget
 from pages._server import job_registry
 from pages._session import Runs
 
@@ -43,11 +43,18 @@ def _delete(name: str) -> None:
     Runs.message.say("success", f"Deleted run '{plain(name)}'.", once=True)
 
 
+def _epochs(run: RunSummary) -> str:
+    """'3/10', or with a time budget (its epochs are only a ceiling) '519 (1 min 00 s budget)'."""
+    budget = time_budget(run)
+    return f"{run.epochs_done:,} ({duration(budget)} budget)" if budget else f"{run.epochs_done:,}/{run.epochs_target:,}"
+
+
 def _runs_table(runs: list[RunSummary]) -> None:
+    """One row per run, narrow enough for a 1,400 px window: the schema and device are in Run details."""
     table = pd.DataFrame([{
-        "run": run.name, "status": run.status, "epochs": f"{run.epochs_done}/{run.epochs_target}",
-        "last W": run.w, "last Corr": run.corr, "created": run.created.replace("T", " ")[:19],
-        "trained on": run.patients, "data": run.data, "schema": schema_line(run), "device": run.device,
+        "run": run.name, "status": run.status, "epochs": _epochs(run),
+        "last W": run.w, "last Corr": run.corr, "created": run.created.replace("T", " ")[:16],
+        "trained on": run.patients, "data": run.data,
     } for run in runs])
     st.dataframe(table, hide_index=True, width="stretch", column_config={
         "last W": st.column_config.NumberColumn("Last W", format="%.4g", help="D_real − D_fake at the last step"),
@@ -66,6 +73,8 @@ def _run_details(runs: list[RunSummary]) -> None:
     run = runs[names.index(chosen)]
     if run.error:
         st.error(plain(run.error))
+    st.caption(" · ".join(plain(part) for part in (schema_line(run), f"trained on {run.device}" if run.device else "")
+                          if part))
     metrics = RunFolder(run.path).read_metrics()
     if not metrics.empty:
         st.plotly_chart(loss_figure(metrics, LOSS_SERIES), key=Runs.curves_chart(chosen).key)

@@ -34,7 +34,7 @@ from pages._server import job_registry
 from pages._session import Train
 
 # Settings that change neither a step's cost nor the step count: the estimate ignores them.
-NOT_IN_ESTIMATE = ("seed", "checkpoint_every")
+NOT_IN_ESTIMATE = ("seed", "checkpoint_every", "checkpoint_seconds")
 
 
 @dataclass(frozen=True)
@@ -113,11 +113,22 @@ def _new_default_name() -> None:
     Train.name_basis.set((*_name_basis(), name))
 
 
-def _follow_data_and_preset() -> None:
-    """The default name names the current data and preset; a name the user typed stays theirs."""
+def _follow_data_and_preset(active: TrainingJob | None) -> None:
+    """The default name names the current data and preset; a name the user typed stays theirs. Once
+    the run this tab started has ended, its name is taken: the field offers a new default."""
     basis, typed = Train.name_basis.get(), Train.run_name.get()
     if basis is None or typed is None or (tuple(basis[:2]) != _name_basis() and typed == basis[2]):
         _new_default_name()
+    elif active is None and Train.started.get() is not None and typed == Train.started.pop():
+        _new_default_name()
+
+
+def _name_at_start() -> str:
+    """The run's name: the one typed, or the default made again now, so it carries its start time."""
+    basis = Train.name_basis.get()
+    if basis is not None and Train.run_name.get() == basis[2]:
+        _new_default_name()
+    return sanitize_run_name(Train.run_name.get())
 
 
 # --------------------------------------------------------------------------- actions (callbacks)
@@ -140,11 +151,11 @@ def _start() -> tuple[str, TrainingJob]:
     check = _check_form(dataset)
     if check.problems:
         raise HGymError(check.problems[0])
-    name = sanitize_run_name(Train.run_name.get())
+    name = _name_at_start()
     job = service.start_run(run_folder(name), check.config, dataset.source, dataset.frame, dataset.schema,
                             registry=job_registry(), in_child=True)
     set_current_run(name)
-    _new_default_name()
+    Train.started.set(name)
     return (f"Started '{plain(name)}', training on {check.counts.describe()}. It keeps training if you close this "
             "tab; come back here to watch it."), job
 
@@ -196,7 +207,7 @@ def _estimate(config: TrainConfig, lengths: tuple[int, ...]) -> None:
 
 # --------------------------------------------------------------------------- sections
 
-def _settings(dataset: data.Dataset, check: FormCheck) -> None:
+def _settings(dataset: data.Dataset, check: FormCheck, active: TrainingJob | None) -> None:
     st.subheader("Settings")
     choose_preset, name_box = st.columns(2)
     choose_preset.selectbox("Preset", PRESET_NAMES, key=Train.preset.key,
@@ -204,12 +215,18 @@ def _settings(dataset: data.Dataset, check: FormCheck) -> None:
                                  "for your own data). quick: a few minutes on a laptop CPU. health-gym: the "
                                  "published settings (100 epochs, hidden 128, every patient trained on), for a "
                                  "GPU. Each fits its curriculum and batch size to the data.")
-    name_box.text_input("Run name", key=Train.run_name.key, help="Letters, digits, '-', '_' and '.'; anything else "
-                                                                 "becomes '-'. The run is saved in its own folder.")
-    try:
-        st.caption(f"Saved as {plain(run_path(models_dir(), Train.run_name.get()))}")
-    except HGymError as problem:
-        st.caption(plain(problem))
+    if active is not None:   # the run training now, not the next one's name
+        name_box.text_input("Run name", value=active.name, disabled=True,
+                            help="The run training now. Once it ends, this field offers a name for the next run.")
+        st.caption(f"Saved as {plain(active.folder)}" if active.folder else "")
+    else:
+        name_box.text_input("Run name", key=Train.run_name.key,
+                            help="Letters, digits, '-', '_' and '.'; anything else becomes '-'. The run is saved "
+                                 "in its own folder. The default ends in the date and time Start is pressed.")
+        try:
+            st.caption(f"Saved as {plain(run_path(models_dir(), Train.run_name.get()))}")
+        except HGymError as problem:
+            st.caption(plain(problem))
     size = _size_for_preset(dataset, Train.preset.get())
     shown = check.config or form.dashboard_preset(Train.preset.get(), size)   # the form's settings when valid
     st.caption(plain(describe_choice(Train.preset.get(), shown, size)))
@@ -226,26 +243,47 @@ def _settings_grid(names: tuple[str, ...]) -> None:
             form.draw(name)
 
 
+def _counted(count: int, noun: str) -> str:
+    """'1 length', '3 batches', '1,000,000 epochs'."""
+    return f"{count:,} {noun}{'' if count == 1 else 'es' if noun == 'batch' else 's'}"
+
+
+def _steps_words(schedule: TrainingSchedule) -> str:
+    """'3,000 generator steps (1,000 epochs × 1 length × 3 batches)'."""
+    return (f"{_counted(schedule.total_steps, 'generator step')} ({_counted(schedule.epochs, 'epoch')} × "
+            f"{_counted(len(schedule.lengths), 'length')} × {_counted(schedule.batches, 'batch')})")
+
+
 def _planned(dataset: data.Dataset, check: FormCheck) -> None:
-    """Under the settings: the patients a run would train on and, once measured, how long it should
-    take; with a time budget, when it ends at the latest."""
+    """Under the settings: the patients a run would train on and its steps, once measured how long it
+    should take; with a time budget, about how many steps fit in it (the auto preset's epochs are only
+    a ceiling the budget ends long before) and when it ends at the latest."""
     if check.schedule is None:
         return
-    config, schedule = check.config, check.schedule
-    st.caption(f"Trains on {check.counts.describe()}: {schedule.total_steps:,} generator steps "
-               f"({schedule.epochs} epochs × {len(schedule.lengths)} lengths × {schedule.batches} batches).")
+    config, schedule, budget = check.config, check.schedule, check.config.time_budget
     probe, costs = Train.estimate.get((None, None))
     measured = probe == (dataset.token, dataset.schema.to_json(), _probe_settings(config))
     seconds = schedule.seconds_left(0, costs) if measured else None
-    if measured:
+    within = budget is None or (seconds is not None and seconds <= budget)   # every epoch trains
+    trains = f"Trains on {check.counts.describe()}"
+    if within:
+        st.caption(f"{trains}: {_steps_words(schedule)}.")
+    elif measured:
+        steps = schedule.steps_within(budget, costs)
+        st.caption(f"{trains}: **about {_counted(steps, 'generator step')} in {duration(budget)}** at the measured "
+                   f"speed (its time budget ends it; {_counted(schedule.steps_per_epoch, 'step')} an epoch, so "
+                   f"about {max(1, round(steps / schedule.steps_per_epoch)):,} of its {schedule.epochs:,} epochs).")
+    else:
+        st.caption(f"{trains} for its time budget of {duration(budget)}: as many generator steps as fit, at most "
+                   f"{_steps_words(schedule)}. Estimate the time to see about how many that is.")
+    if measured and within:
         st.caption(f"Estimated time: **about {duration(seconds)}**, an estimate from a few steps timed on this "
                    f"device just now at L = {', '.join(map(str, sorted(costs.measured)))}; the real time varies "
                    "with the machine's load (the ETA while training re-measures).")
-    if config.time_budget:
-        ends = datetime.now() + timedelta(seconds=min(config.time_budget, seconds or config.time_budget))
-        sooner = seconds is not None and seconds < config.time_budget
-        st.caption(f"Time budget {duration(config.time_budget)}: started now, it ends by about **{ends:%H:%M}**"
-                   + (" (the estimate finishes every epoch sooner)." if sooner else
+    if budget:
+        ends = datetime.now() + timedelta(seconds=min(budget, seconds or budget))
+        st.caption(f"Time budget {duration(budget)}: started now, it ends by about **{ends:%H:%M}**"
+                   + (" (the estimate finishes every epoch sooner)." if measured and within else
                       ", with the checkpoint reached then (fewer epochs than set, if they take longer)."))
     st.button("Re-estimate the time" if measured else "Estimate the time", key=Train.estimate_button.key,
               on_click=_estimate, args=(config, schedule.lengths), disabled=job_registry().active() is not None,
@@ -326,7 +364,7 @@ def render() -> None:
     if not Train.preset.is_set():   # first visit: the settings for the data at hand and ten minutes
         Train.preset.set(DEFAULT_PRESET)
     form.follow_data(Train.preset.get(), _size_for_preset(dataset, Train.preset.get()))
-    _follow_data_and_preset()
+    _follow_data_and_preset(active)
     if current_run() is None and registry.latest() is not None:   # a job started in another tab
         set_current_run(registry.latest().name)
 
@@ -340,7 +378,7 @@ def render() -> None:
     check = _check_form(dataset)
     settings, controls = st.columns([3, 2], gap="large")
     with settings:
-        _settings(dataset, check)
+        _settings(dataset, check, active)
     with controls:
         _run_controls(active, check, blocked)
         _resume_or_extend(active)

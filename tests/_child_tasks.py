@@ -59,3 +59,13 @@ def torch_threads(threads: int, callbacks, stop_event, log) -> str:
     torch.set_num_threads(threads)
     log(f"child uses {torch.get_num_threads()} thread(s)")
     return "finished"
+
+
+def slow_to_exit(seconds: float, callbacks, stop_event, log) -> str:
+    """Finishes at once, then takes ``seconds`` to shut down (as torch's interpreter can, at nice 10)."""
+    import atexit
+
+    atexit.register(time.sleep, seconds)
+    for callback in callbacks:
+        callback(event(1, 1))
+    return "finished"

@@ -129,7 +129,8 @@ def test_resume_extends_a_finished_run_reusing_its_data_file(trained, capsys):
     (["train", "--out", "{tmp}/nothing", "--resume"], "error: '{tmp}/nothing' is not a run folder"),
     (["train", "--out", "{run}", "--resume"], "error: Run 'cli-run' has already trained"),
     (["train", "--out", "{run}", "--resume", "--epochs", "9", "--hidden-dim", "8"],
-     "error: Resuming keeps the run's settings; only epochs, checkpoint_every, device, cpu_threads, time_budget, "
+     "error: Resuming keeps the run's settings; only epochs, checkpoint_every, checkpoint_seconds, device, "
+     "cpu_threads, time_budget, "
      "validation_every, early_stop may change, not hidden_dim"),
     (["train", "--out", "{run}"], "error: '{run}' already holds a run"),
     (["sample", "{run}", "--patients", "0", "--out", "{tmp}/s.csv"], "error: --patients must be at least 1"),

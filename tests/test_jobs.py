@@ -181,3 +181,51 @@ def test_the_eta_weights_the_steps_left_by_each_lengths_step_time():
     assert etas[2] == pytest.approx(1 * 6 + 2 * 1 + 2 * 6 + 5 * 0.5)
     assert etas[3] == pytest.approx(2 * 1 + 2 * 6 + 4 * 0.5)
     assert etas[4] == pytest.approx(1 * 1 + 2 * 6 + 3 * 0.5)
+
+
+def test_with_a_time_budget_the_eta_counts_the_budget_down_and_progress_is_its_share(monkeypatch):
+    """Issue 24, items 1 and 4: a budget ends a run long before its epochs (the auto preset's
+    1,000,000), so the progress is the budget's share spent and the ETA the budget left, counted
+    down by the clock between steps, plus the final checkpoint."""
+    from hgym_core.runs import jobs
+    from hgym_core.runs.schedule import TrainingSchedule
+
+    schedule = TrainingSchedule(lengths=(50,), batches=3, epochs=1_000_000, time_budget=60.0)
+    clock, events = Clock(), []
+    job = TrainingJob("budget", lambda callbacks, stop_event, log: events.extend([*callbacks, log]) or "finished",
+                      schedule=schedule, clock=clock)
+    job.start()
+    assert job.join(WAIT)
+    record, log = events
+    job._status, job._ended_at = "running", None   # as if still training (the fake ended at once)
+    starting = job.snapshot()
+    assert starting.starting and starting.progress == 0.0 and starting.eta_seconds is None
+
+    clock.now = 10.0
+    record(TrainEvent(epoch=1, length=50, step=1, d_loss=0.0, gp=0.0, d_real=0.0, d_fake=0.0, w=0.0, g_loss=0.0,
+                      corr=0.0, seconds=0.1, epochs_target=1_000_000, steps_target=3_000_000, budget_left=58.0))
+    snap = job.snapshot()
+    assert not snap.starting and snap.time_budget == 60.0 and snap.budget_left == 58.0
+    assert snap.eta_seconds == pytest.approx(58.0 + jobs.FINAL_SAVE_SECONDS)
+    assert snap.progress == pytest.approx(2 / 60)          # not 1 / 3,000,000
+    clock.now = 13.0                                        # no step for 3 s: the clock runs on
+    snap = job.snapshot()
+    assert snap.budget_left == pytest.approx(55.0) and snap.eta_seconds == pytest.approx(55.0 + jobs.FINAL_SAVE_SECONDS)
+    assert snap.progress == pytest.approx(5 / 60)
+
+    log("checkpoint saved at step 1 (epoch 1, 1 of 3 batches at L=50)")   # 3 s after its step: saving is slow
+    assert job.snapshot().eta_seconds == pytest.approx(55.0 + 3.0)
+    log("training ends: its time budget of 60 s is spent after 1 steps (epoch 1, 1 of 3 batches at L=50)")
+    job._status = "finished"
+    done = job.snapshot()
+    assert done.progress == 1.0 and done.ended_by.startswith("its time budget of 60 s is spent")
+
+
+def test_without_a_budget_progress_is_the_share_of_steps():
+    training = FakeTraining(steps=4)
+    job = TrainingJob("steps", training).start()
+    training.advance()
+    snap = job.snapshot()
+    assert snap.progress == pytest.approx(1 / 4) and snap.time_budget is None and snap.budget_left is None
+    job.stop()
+    assert job.join(WAIT) and job.snapshot().progress == pytest.approx(1 / 4)   # stopped: what it reached

@@ -75,7 +75,8 @@ def test_a_finished_job_shows_elapsed_time_a_wrapped_log_and_links_and_goes_with
     models, _ = folders
     at = open_app("train")
     set_tiny(at, epochs=1)
-    assert "Trains on 32 of 40 patients (holdout 0.2: 8 patients): 4 generator steps" in texts(at.caption)
+    assert ("Trains on 32 of 40 patients (holdout 0.2: 8 patients) for its time budget of 10 min 00 s: as many "
+            "generator steps as fit, at most 4 generator steps (1 epoch × 2 lengths × 2 batches)") in texts(at.caption)
     at.text_input(key=Train.run_name.key).set_value("short").run()
     at.button(key="btn.start").click().run()
     job = job_registry().latest()

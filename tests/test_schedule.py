@@ -43,3 +43,26 @@ def test_the_probe_times_real_steps_at_the_shortest_and_longest_length():
     dataset = small_dataset()
     costs = measure_step_costs(dataset.schema, dataset.frame, TINY.replace(curriculum=(5, 7, 10)), (5, 7, 10))
     assert set(costs.measured) == {5, 10} and all(seconds > 0 for seconds in costs.measured.values())
+
+
+def test_the_probe_builds_the_runs_own_layout_with_the_static_head_on_patients_of_varying_length():
+    """The auto preset's static head adds a length block when lengths vary: the probe's encoder needs
+    it too, or the generator's layout and the data's differ (an IndexError on the Train page)."""
+    from hgym_core.data.schema import Schema
+    from hgym_core.gan.config import DataSize, preset
+    from tests.test_training_options import ragged_table
+
+    table = ragged_table()
+    config = preset("auto", DataSize(40, 6), 60.0).replace(hidden_dim=8, latent_dim=8, cpu_threads=1)
+    assert config.static_head
+    costs = measure_step_costs(Schema.infer(table), table, config, (6,))
+    assert set(costs.measured) == {6}
+
+
+def test_the_steps_a_time_budget_trains_follow_each_lengths_cost():
+    schedule = TrainingSchedule(lengths=(10, 60), batches=2, epochs=3)   # an epoch: 2 x 1 s + 2 x 6 s = 14 s
+    costs = StepCosts({10: 1.0, 60: 6.0})
+    assert schedule.steps_within(30.0, costs) == 2 * 4 + 2   # two epochs, then both L=10 batches of the third
+    assert schedule.steps_within(35.0, costs) == 2 * 4 + 2   # 5 s left: not enough for an L=60 step
+    assert schedule.steps_within(1e6, costs) == schedule.total_steps
+    assert schedule.steps_within(30.0, costs, overhead=1.0) == 4 + 3   # 18 s an epoch, 12 s left: 2 + 1 steps

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 
 import numpy as np
 import pandas as pd
@@ -25,7 +26,8 @@ from hgym_core.runs.jobs import TrainingJob
 from hgym_core.data.schema import Schema
 from hgym_core.gan.trainer import Hooks, Trainer, TrainingDiverged
 
-TINY = TrainConfig(epochs=2, batch_size=8, hidden_dim=16, latent_dim=16, curriculum=(4, 8), seed=3)
+# checkpoint_seconds 0: a checkpoint after every epoch, however short (the tests below count on them).
+TINY = TrainConfig(epochs=2, batch_size=8, hidden_dim=16, latent_dim=16, curriculum=(4, 8), seed=3, checkpoint_seconds=0)
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -240,3 +242,44 @@ def test_the_checkpoint_log_says_what_the_checkpoint_holds_in_a_users_words(smal
     train(small, RunFolder(tmp_path / "run"), callbacks=[callback], stop_event=stop, log=logged.append)
     assert logged == ["checkpoint saved at step 6 (epoch 1 done)",
                       "checkpoint saved at step 10 (epoch 2, 1 of 2 lengths done and 1 of 3 batches at L=8)"]
+
+
+def test_epoch_checkpoints_wait_for_checkpoint_seconds_of_training_since_the_last(small, tmp_path):
+    """Many short epochs save about once a minute by default, not after each one (issue 24, item 5)."""
+    for seconds, saved in ((0, ["step 6 ", "step 12 ", "step 18 ", "step 24 "]), (3600, ["step 24 "])):
+        logged = []
+        config = TINY.replace(epochs=4, checkpoint_seconds=seconds)
+        train(small, RunFolder(tmp_path / f"every-{seconds}"), config, log=logged.append)
+        checkpoints = [line for line in logged if line.startswith("checkpoint saved")]
+        assert [next(s for s in saved if s in line) for line in checkpoints] == saved, checkpoints
+    assert TrainConfig().checkpoint_seconds == 60   # the default: at most one epoch checkpoint a minute
+    with pytest.raises(HGymError, match="'checkpoint_seconds' must be 0 or more"):
+        TINY.replace(checkpoint_seconds=-1)
+
+
+def test_a_time_budget_counts_the_wall_clock_so_the_run_ends_on_time(small, tmp_path):
+    """Time outside the training step (here a slow listener; in the dashboard metrics, the pipe to
+    the page and checkpoints) counts too: a 1 s budget ends after about 1 s (issue 24, item 4)."""
+    logged, events = [], []
+
+    def slow_listener(event):
+        events.append(event)
+        time.sleep(0.05)
+
+    started = time.perf_counter()
+    trainer = train(small, RunFolder(tmp_path / "run"), TINY.replace(epochs=100_000, time_budget=1.0),
+                    callbacks=[slow_listener], log=logged.append)
+    assert trainer.status == "finished" and time.perf_counter() - started < 3.0
+    assert len(events) <= 1.0 / 0.05 + 1 and trainer.seconds >= 1.0
+    assert events[-1].budget_left < 0.1   # what the last step reported is left of the budget
+    # The last line says why it ended, counting epochs as the progress line does (the last step's).
+    ended = [line for line in logged if line.startswith("training ends: ")]
+    assert len(ended) == 1 and ended[0].startswith("training ends: its time budget of 1 s is spent after ")
+    epoch = events[-1].epoch
+    assert f"(epoch {epoch} done)" in ended[0] or f"(epoch {epoch}, " in ended[0], (ended, epoch)
+
+
+def test_a_run_that_trains_every_epoch_says_so_in_its_log(small):
+    logged = []
+    train(small, log=logged.append)
+    assert logged[-1] == "training ends: all 2 epochs are trained after 12 steps"

@@ -102,3 +102,13 @@ def test_a_task_that_cannot_be_pickled_fails_the_job_and_ends_its_child():
     assert job.join(WAIT)
     assert job.status == "failed" and "pickle" in job.error.lower()
     assert job.snapshot().history["step"] == []
+
+
+def test_the_job_ends_when_the_child_reports_its_outcome_not_when_it_has_shut_down():
+    """The run is saved before the child says "done": its interpreter's shutdown (seconds with
+    torch) must not hold the finished status back (issue 24, item 4: the run ends on time)."""
+    job = TrainingJob("slow-exit", in_subprocess(partial(tasks.slow_to_exit, 5.0))).start()
+    wait_for(lambda: job.snapshot().step >= 1)
+    reported = time.monotonic()
+    assert job.join(WAIT) and job.status == "finished", job.error
+    assert time.monotonic() - reported < 2.5

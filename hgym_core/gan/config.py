@@ -44,6 +44,9 @@ class TrainConfig:
     # None leaves torch's default; the CPU has few cores and a UI thread needs one too.
     cpu_threads: int | None = setting(None, "CPU threads for training; 'none' = torch's default")
     checkpoint_every: int = setting(1, "save a checkpoint every N epochs (also on stop and at the end)")
+    # Many short epochs (the auto preset on a small table) would otherwise save several times a second.
+    checkpoint_seconds: float = setting(60.0, "least training time between two epoch checkpoints, in seconds (stop "
+                                              "and the end always save); 0 = after every checkpoint_every epochs")
     # Train on a random subset of patients (None = all); the quick preset uses this.
     max_patients: int | None = setting(None, "train on a seeded random subset of this many patients; 'none' = all")
     # Beyond Health Gym v1 (off in the published preset); docs/training.md, "Options beyond Health Gym v1".
@@ -107,6 +110,9 @@ class TrainConfig:
                             "0.99 averages over about the last 100 steps.")
         if self.static_weight < 0:
             raise HGymError(f"Setting 'static_weight' must be 0 or more (got {self.static_weight!r}).")
+        if not self.checkpoint_seconds >= 0:
+            raise HGymError(f"Setting 'checkpoint_seconds' must be 0 or more seconds (got {self.checkpoint_seconds!r}); "
+                            "60 saves at most once a minute.")
         if self.time_budget is not None and not self.time_budget > 0:
             raise HGymError(f"Setting 'time_budget' must be a number of seconds above 0, or empty "
                             f"(got {self.time_budget!r}); e.g. 600 for ten minutes.")
@@ -143,8 +149,8 @@ class TrainConfig:
 
 
 # Settings a resume may change: they alter neither the models nor the random streams.
-RESUMABLE_SETTINGS = ("epochs", "checkpoint_every", "device", "cpu_threads", "time_budget", "validation_every",
-                      "early_stop")
+RESUMABLE_SETTINGS = ("epochs", "checkpoint_every", "checkpoint_seconds", "device", "cpu_threads", "time_budget",
+                      "validation_every", "early_stop")
 
 def check_resume_changes(saved: TrainConfig, wanted: TrainConfig) -> None:
     """HGymError if ``wanted`` changes a setting other than RESUMABLE_SETTINGS from the run's ``saved`` ones."""

@@ -12,6 +12,10 @@ from typing import NamedTuple
 # metrics.csv columns, in file order; the dashboard's live plots read these names.
 METRIC_COLUMNS = ("epoch", "length", "step", "d_loss", "gp", "d_real", "d_fake", "w", "g_loss", "corr", "seconds")
 LOSS_COLUMNS = ("d_loss", "gp", "d_real", "d_fake", "w", "g_loss", "corr")
+# The start of the trainer's log line saying why a run ended: "training ends: <why> after <N> steps
+# (<where>)", e.g. "its time budget of 60 s is spent after 1,558 steps (epoch 520 done)". Jobs keep
+# what follows it as the reason the page shows.
+TRAINING_ENDS = "training ends: "
 
 
 class SeriesName(NamedTuple):

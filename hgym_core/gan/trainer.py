@@ -31,7 +31,7 @@ from hgym_core.gan.config import TrainConfig
 from hgym_core.device import apply_cpu_threads, describe_device, resolve_device
 from hgym_core.data.encoding import EncodedCohort, Encoder, Span, curriculum_batches, curriculum_lengths
 from hgym_core.errors import HGymError, user_message
-from hgym_core.gan.events import LOSS_COLUMNS, TrainEvent
+from hgym_core.gan.events import LOSS_COLUMNS, TRAINING_ENDS, TrainEvent
 from hgym_core.gan.models import build_critic, build_generator
 from hgym_core.gan.validation import Validator
 from hgym_core.gan.wgan import Padding, real_correlation, train_iteration
@@ -139,9 +139,10 @@ class Trainer:
         self.d_opt = torch.optim.Adam(self.critic.parameters(), lr=config.lr, betas=config.betas)
         self.noise = torch.Generator(device=self.device).manual_seed(config.seed)
         self.position = Position()
-        self.seconds = 0.0   # wall time spent training, resumes included (the time budget counts it)
+        self.seconds = 0.0   # wall time spent training, resumes included (the time budget counts it; see _tick)
         self.last_metrics: dict | None = None
         self._saved_step: int | None = None  # the step of the checkpoint this trainer last wrote
+        self._start_clock()
         self._real_corr: dict[int, torch.Tensor] = {}
 
     # --- state ---------------------------------------------------------------------------------
@@ -228,8 +229,11 @@ class Trainer:
         """
         hooks = hooks or Hooks()
         self._mark_running()
+        self._start_clock()
         try:
             status = self._loop(list(hooks.callbacks), hooks.stop_event, hooks.log)
+            if status == "finished" and self.position.epoch >= self.config.epochs:
+                hooks.log(f"{TRAINING_ENDS}{self.end_reason()} after {self.position.step:,} steps")
             self._save(status, hooks.log)
         except Exception as problem:
             self._mark_failed(problem)
@@ -274,23 +278,44 @@ class Trainer:
                         callback(event)
                 position.stage, position.batch = stage + 1, 0
             position.epoch, position.stage = position.epoch + 1, 0
-            if position.epoch % config.checkpoint_every == 0 and position.epoch < config.epochs:
+            if self._checkpoint_due():
                 self._save("running", log)
         return "finished"
 
+    # --- the clock and the checkpoints it spaces out (kept apart from the loop above) -------------
+    def _start_clock(self) -> None:
+        """From now on ``seconds`` runs with the wall clock: the time budget counts everything the
+        loop does (batches, steps, metrics.csv, callbacks, checkpoints), so a run ends on time."""
+        self._clock = (time.perf_counter(), self.seconds)
+        self._saved_seconds = self.seconds   # the training time of the last checkpoint (or of the start)
+
+    def _tick(self) -> float:
+        """``seconds`` brought up to the wall clock (never back: the loop adds its steps' time too)."""
+        started, before = self._clock
+        self.seconds = max(self.seconds, before + time.perf_counter() - started)
+        return self.seconds
+
+    def _checkpoint_due(self) -> bool:
+        """After every ``checkpoint_every`` epochs but the last, once ``checkpoint_seconds`` of training
+        have passed since the last checkpoint: a run of many short epochs saves about once a minute,
+        not after each (stop, the end and a failure save anyway)."""
+        config, epoch = self.config, self.position.epoch
+        return (epoch % config.checkpoint_every == 0 and epoch < config.epochs
+                and self._tick() - self._saved_seconds >= config.checkpoint_seconds)
+
     def _out_of_time(self, log: Log) -> bool:
         budget = self.config.time_budget
-        if budget is None or self.seconds < budget:
+        if budget is None or self._tick() < budget:
             return False
-        log(f"time budget of {budget:,.0f} s reached after {self.position.step} steps "
-            f"(epoch {self.position.epoch + 1}); training ends here")
+        log(f"{TRAINING_ENDS}{self.end_reason()} after {self.position.step:,} steps ({self._position_words()})")
         return True
 
     def _stopped_early(self, log: Log) -> bool:
         if self.validator is None or not self.validator.should_stop:
             return False
-        log(f"validation loss has not improved for {self.validator.since_best} validations (best "
-            f"{self.validator.best_loss:.4f} at step {self.validator.best_step}); training ends here")
+        log(f"{TRAINING_ENDS}its validation loss has not improved for {self.validator.since_best} validations "
+            f"(best {self.validator.best_loss:.4f} at step {self.validator.best_step:,}) after {self.position.step:,} "
+            f"steps ({self._position_words()})")
         return True
 
     def _validate(self, log: Log) -> None:
@@ -339,9 +364,10 @@ class Trainer:
         if self.run is None:
             return
         if self._saved_step != self.position.step:
+            self._tick()   # the checkpoint holds the time trained until now
             self.run.save_checkpoint(self.state_dict())
-            self._saved_step = self.position.step
-            log(f"checkpoint saved at step {self.position.step} ({self._position_words()})")
+            self._saved_step, self._saved_seconds = self.position.step, self.seconds
+            log(f"checkpoint saved at step {self.position.step:,} ({self._position_words()})")
         self._write_info(status=status, epochs_done=self.position.epoch, checkpoint_step=self.position.step,
                          last_metrics=self.last_metrics)
 
@@ -350,12 +376,13 @@ class Trainer:
         (epochs count from 1, like the progress line), 'epoch 7 done' at its end."""
         position, stages = self.position, len(self.curriculum)
         if position.stage == 0 and position.batch == 0:
-            return f"epoch {position.epoch} done" if position.epoch else "nothing trained yet"
-        words = f"epoch {position.epoch + 1}, {position.stage} of {stages} lengths done"
-        if position.batch:
-            words += (f" and {position.batch} of {self.batches_per_stage} batches at "
-                      f"L={self.curriculum[position.stage]}")
-        return words
+            return f"epoch {position.epoch:,} done" if position.epoch else "nothing trained yet"
+        batches = f"{position.batch} of {self.batches_per_stage} batches at L={self.curriculum[position.stage]}" \
+            if position.batch else ""
+        if position.stage == 0:   # one length, or the first one: no "0 of 1 lengths done"
+            return f"epoch {position.epoch + 1:,}, {batches}"
+        words = f"epoch {position.epoch + 1:,}, {position.stage} of {stages} length{'s' if stages > 1 else ''} done"
+        return words + (f" and {batches}" if batches else "")
 
     def _mark_failed(self, problem: Exception) -> None:
         if self.run is None:

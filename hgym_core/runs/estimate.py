@@ -40,7 +40,7 @@ def measure_step_costs(schema: Schema, table: pd.DataFrame, config: TrainConfig,
     # One full batch (the table's longest patients, so every L fits), the size a training step sees.
     patients = sizes.sort_values(ascending=False, kind="stable").index[:config.batch_size]
     sample = checked[checked[schema.id_column].isin(patients)]
-    encoder = Encoder.fit(sample, schema)
+    encoder = Encoder.fit(sample, schema, length_block=config.static_head)   # the run's own layout
     cohort = encoder.encode(sample)
     threads = torch.get_num_threads()
     measured = {}

@@ -15,7 +15,9 @@ task with ``training_process.in_subprocess`` so training never holds the server'
 
 The ETA weights the steps left at each curriculum length by that length's measured step time
 (``schedule.TrainingSchedule``), when the job knows the run's schedule; otherwise it divides the
-steps left by the recent speed.
+steps left by the recent speed. With a time budget (the auto preset's) a run ends when the budget
+is spent, long before its epochs: the ETA is then the budget left, counted down by the clock
+between steps, plus the final checkpoint, and ``JobSnapshot.progress`` is the budget's share spent.
 """
 
 from __future__ import annotations
@@ -31,13 +33,16 @@ from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
 from hgym_core.errors import HGymError, user_message
-from hgym_core.gan.events import METRIC_COLUMNS, TrainEvent
+from hgym_core.gan.events import METRIC_COLUMNS, TRAINING_ENDS, TrainEvent
 from hgym_core.runs.schedule import StepCosts, TrainingSchedule
 
 TrainFunction = Callable[..., "str | None"]
 ACTIVE = ("running", "stopping")
 RATE_WINDOW = 50  # steps per second over the last 50 steps: current speed, not the run's average
 COST_WINDOW = 20  # a length's step time: the mean of its last 20 steps
+# Saving the last checkpoint and run.json once the budget is spent: well under a second for these
+# models; a checkpoint saved during the run measures it (the time between its step and its log line).
+FINAL_SAVE_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,25 @@ class JobSnapshot:
     last: dict | None  # the latest step's metrics row (METRIC_COLUMNS), None before the first step
     log: list[str]
     error: str | None
+    time_budget: float | None = None    # seconds, resumes included; None without a budget
+    budget_left: float | None = None    # seconds of the budget left now (counted down between steps)
+    ended_by: str | None = None         # why training ended, in the trainer's words ("its time budget ...")
+
+    @property
+    def starting(self) -> bool:
+        """Running, before the first step: the table is read, encoded and the models built."""
+        return self.status in ACTIVE and self.last is None
+
+    @property
+    def progress(self) -> float:
+        """The share of the run done, 0 to 1: of its steps, or of its time budget when that is further
+        along (a budget ends a run long before its epochs); 1 once it finished."""
+        if self.status == "finished":
+            return 1.0
+        shares = [self.step / self.steps_target] if self.steps_target else []
+        if self.time_budget and self.budget_left is not None:
+            shares.append(1.0 - self.budget_left / self.time_budget)
+        return min(1.0, max(0.0, *shares)) if shares else 0.0
 
 
 class TrainingJob:
@@ -89,6 +113,9 @@ class TrainingJob:
         self._overhead: deque[float] = deque(maxlen=RATE_WINDOW)   # wall time between steps beyond them
         self._started_at: float | None = None
         self._ended_at: float | None = None
+        self._last_at: float | None = None       # when the last step's event arrived
+        self._save_seconds = FINAL_SAVE_SECONDS  # how long a checkpoint takes to save
+        self._ended_by: str | None = None
 
     # control
     def start(self) -> "TrainingJob":
@@ -140,8 +167,9 @@ class TrainingJob:
             last = self._last
             rate = self._rate()
             steps_target = last.steps_target if last else 0
-            eta = self._eta(last, rate)
-            elapsed = ((self._ended_at or self._clock()) - self._started_at) if self._started_at else 0.0
+            now = self._ended_at or self._clock()
+            eta = self._eta(last, rate, now)
+            elapsed = (now - self._started_at) if self._started_at else 0.0
             return JobSnapshot(
                 name=self.name, status=self._status,
                 epoch=last.epoch if last else 0, epochs_target=last.epochs_target if last else 0,
@@ -150,6 +178,8 @@ class TrainingJob:
                 elapsed_seconds=elapsed,
                 history={column: values[history_from:] for column, values in self._history.items()},
                 last=last.as_row() if last else None, log=list(self._log), error=self._error,
+                time_budget=self._schedule.time_budget if self._schedule else None,
+                budget_left=self._budget_left(last, now), ended_by=self._ended_by,
             )
 
     # what the worker thread calls
@@ -160,23 +190,35 @@ class TrainingJob:
                 self._history[column].append(value)
             if self._recent and self._last is not None and event.step == self._last.step + 1:
                 self._overhead.append(max(0.0, now - self._recent[-1][0] - event.seconds))
-            self._last = event
+            self._last, self._last_at = event, now
             self._recent.append((now, event.step))
             self._step_seconds.setdefault(event.length, deque(maxlen=COST_WINDOW)).append(event.seconds)
 
     def _note(self, message: str) -> None:
         with self._lock:
             self._log.append(f"{datetime.now():%H:%M:%S} {message}")
+            if message.startswith(TRAINING_ENDS):
+                self._ended_by = message.removeprefix(TRAINING_ENDS)
+            elif message.startswith("checkpoint saved") and self._last_at is not None:
+                self._save_seconds = max(0.0, self._clock() - self._last_at)   # saved right after a step
 
-    def _eta(self, last: TrainEvent | None, rate: float | None) -> float | None:
+    def _budget_left(self, last: TrainEvent | None, now: float) -> float | None:
+        """The budget the last step left, less the time since: the clock runs between steps too."""
+        if last is None or last.budget_left is None or self._last_at is None:
+            return None
+        return max(0.0, last.budget_left - (now - self._last_at))
+
+    def _eta(self, last: TrainEvent | None, rate: float | None, now: float) -> float | None:
         """Seconds left: by length when the schedule matches the run (its step count), else by speed;
-        never more than the run's time budget has left."""
+        with a time budget, never more than the budget left plus the final checkpoint."""
         if last is None or last.steps_target < last.step:
             return None
         by_steps = self._eta_by_steps(last, rate)
-        if last.budget_left is None:
+        budget_left = self._budget_left(last, now)
+        if budget_left is None:
             return by_steps
-        return last.budget_left if by_steps is None else min(by_steps, last.budget_left)
+        by_budget = budget_left + self._save_seconds
+        return by_budget if by_steps is None else min(by_steps, by_budget)
 
     def _eta_by_steps(self, last: TrainEvent, rate: float | None) -> float | None:
         schedule = self._schedule

@@ -24,16 +24,18 @@ from hgym_core.gan.config import TrainConfig
 @dataclass(frozen=True)
 class TrainingSchedule:
     """The steps of a run in order: ``epochs`` times each of ``lengths``, ``batches`` steps each
-    (the trainer's own loop: ``Trainer.curriculum``, ``Trainer.batches_per_stage``)."""
+    (the trainer's own loop: ``Trainer.curriculum``, ``Trainer.batches_per_stage``), and the time
+    budget that may end it sooner (seconds, None without one)."""
 
     lengths: tuple[int, ...]
     batches: int
     epochs: int
+    time_budget: float | None = None
 
     @classmethod
     def plan(cls, config: TrainConfig, n_trained: int, max_length: int) -> "TrainingSchedule":
         lengths = tuple(config.curriculum or curriculum_lengths(max_length))
-        return cls(lengths, math.ceil(n_trained / config.batch_size), config.epochs)
+        return cls(lengths, math.ceil(n_trained / config.batch_size), config.epochs, config.time_budget)
 
     @property
     def steps_per_epoch(self) -> int:
@@ -55,6 +57,23 @@ class TrainingSchedule:
             this_epoch = self.batches - batch if index == stage else (self.batches if index > stage else 0)
             left[length] += this_epoch + self.batches * (self.epochs - epoch - 1)
         return left
+
+    def steps_within(self, seconds: float, costs: "StepCosts", overhead: float = 0.0) -> int:
+        """How many steps from the start fit in ``seconds`` at ``costs`` (+ ``overhead`` a step): what a
+        time budget trains, at most every step of the schedule."""
+        per_epoch = sum(self.batches * (costs.at(length) + overhead) for length in self.lengths)
+        if per_epoch <= 0:
+            return self.total_steps
+        epochs = min(self.epochs, int(seconds // per_epoch))
+        steps, left = epochs * self.steps_per_epoch, seconds - epochs * per_epoch
+        if epochs < self.epochs:
+            for length in self.lengths:   # the epoch the budget ends in, length by length
+                cost = costs.at(length) + overhead
+                fit = min(self.batches, int(left // cost)) if cost > 0 else self.batches
+                steps, left = steps + fit, left - fit * cost
+                if fit < self.batches:
+                    break
+        return steps
 
     def seconds_left(self, step: int, costs: "StepCosts", overhead: float = 0.0) -> float | None:
         """The time the steps left should take at ``costs`` (+ ``overhead`` seconds a step), or None

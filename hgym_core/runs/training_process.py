@@ -53,13 +53,22 @@ def in_subprocess(task: Callable[..., str | None]) -> Callable[..., str | None]:
         relay.start()
         try:
             _send_task(child, task)
-            return _follow(child, list(callbacks), log)
-        finally:
-            child.stdin.close()    # a still-running child reads this as "stop" (or, before a task, ends)
-            child.wait()
-            relay.join()
+            outcome = _follow(child, list(callbacks), log)
+        except BaseException:
+            _end(child, relay)
+            raise
+        # The outcome is in and the run is saved: the job ends now, on time, while the child's
+        # interpreter shuts down (a second or two with torch at nice 10); a thread reaps it.
+        threading.Thread(target=_end, args=(child, relay), daemon=True, name=f"hgym-reap-{child.pid}").start()
+        return outcome
 
     return train
+
+
+def _end(child: subprocess.Popen, relay: threading.Thread) -> None:
+    child.stdin.close()    # a still-running child reads this as "stop" (or, before a task, ends)
+    child.wait()
+    relay.join()
 
 
 def _spawn() -> subprocess.Popen:
