@@ -48,16 +48,21 @@ def correlation_matrix(x: Tensor, weights: Tensor | None = None) -> Tensor:
 
 def real_correlation(cohort, length: int, padding: "Padding | None" = None, chunk: int = 512) -> Tensor:
     """``correlation_matrix`` of every patient's first ``length`` steps (padded as a batch is), summed
-    ``chunk`` patients at a time in float64: memory holds one chunk, not patients × L × F."""
+    ``chunk`` patients at a time in float64: memory holds one chunk, not patients × L × F. With
+    ``padding`` the padded rows weigh nothing and the real ones are as encoded, so only the rows
+    patients have (their first ``length``) are read."""
     total = weighted = squares = None
     for first in range(0, cohort.n_patients, chunk):
-        x = cohort.padded(torch.arange(first, min(first + chunk, cohort.n_patients)), length)
-        w = None if padding is None else padding.weights(x)
-        x = x if padding is None else padding.apply(x)
+        index = torch.arange(first, min(first + chunk, cohort.n_patients))
+        if padding is None:
+            x = cohort.padded(index, length)
+        else:
+            part = cohort.subset(index)
+            position = torch.arange(len(part.rows)) - torch.repeat_interleave(part.starts, part.lengths)
+            x = part.rows[(position < length).to(part.rows.device)]
         rows = x.reshape(-1, x.shape[-1]).double()
-        w = torch.ones(len(rows), 1, dtype=rows.dtype, device=rows.device) if w is None else \
-            w.reshape(-1, 1).double()
-        parts = (w.sum(), (w * rows).sum(dim=0), (w * rows).T @ rows)
+        w = torch.ones(len(rows), 1, dtype=rows.dtype, device=rows.device)
+        parts = (w.sum(), rows.sum(dim=0), rows.T @ rows)
         if total is None:
             total, weighted, squares = parts
         else:
