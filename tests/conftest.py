@@ -7,7 +7,12 @@ import os
 import pytest
 import torch
 
-BROWSER_TESTS = "tests/e2e/"
+# Under pytest-xdist these run together in one worker each, in order (pytest_xdist_make_scheduler):
+KEPT_TOGETHER = (
+    "tests/e2e/",                        # one Streamlit server, one Chromium, the journey's one tab
+    "tests/test_cli_train_sample.py",    # one `train` run in a child process, sampled and resumed
+    "tests/test_quality_benchmark.py",   # one tiny benchmark run in a child process
+)
 
 # Under pytest-xdist the workers share the cores: each worker's torch gets its share of them, as
 # torch's default (one thread per core in every worker) would spin threads against each other.
@@ -17,11 +22,12 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config, log):
-    """Under pytest-xdist (`make test` runs `-n auto`) every browser test runs in one worker, in
-    order: they share one Streamlit server, one Chromium and the journey's one tab (session
-    fixtures in tests/e2e/conftest.py), which each worker would otherwise start again, and the
-    journey's steps build on each other. The other tests go one at a time to whichever worker is
-    free, so the workers end together.
+    """Under pytest-xdist (`make test` runs `-n auto`) the tests of each KEPT_TOGETHER entry run in
+    one worker, in order: the browser tests share one Streamlit server, one Chromium and the
+    journey's one tab (session fixtures in tests/e2e/conftest.py), which each worker would otherwise
+    start again, and the journey's steps build on each other; the two modules share a costly
+    module fixture. These go out first, largest first (xdist's --loadscope-reorder); every other
+    test goes on its own to whichever worker is free, so the workers end together.
 
     This is what `--dist loadgroup` with an `xdist_group` mark would do, but with pytest 9.2 and
     pytest-xdist 3.8.0 that mark is silently ignored (pytest-dev/pytest-xdist#1386): xdist writes the
@@ -30,12 +36,11 @@ def pytest_xdist_make_scheduler(config, log):
         return None   # an explicit --dist loadscope, loadfile, each, ... is the caller's choice
     from xdist.scheduler import LoadScopeScheduling
 
-    class BrowserTestsTogether(LoadScopeScheduling):
+    class KeptTogether(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
-            # scopes go out largest first (xdist's --loadscope-reorder): the browser tests start at once
-            return BROWSER_TESTS if nodeid.startswith(BROWSER_TESTS) else nodeid
+            return next((prefix for prefix in KEPT_TOGETHER if nodeid.startswith(prefix)), nodeid)
 
-    return BrowserTestsTogether(config, log)
+    return KeptTogether(config, log)
 
 
 @pytest.fixture(scope="session")

@@ -65,7 +65,9 @@ def test_the_static_head_learns_the_joint_of_a_static_value_and_the_length():
     rows = [(patient, visit, sex, round(float(rng.normal(10, 2)), 1))
             for patient, sex in enumerate(["F", "M"] * 32) for visit in range({"F": 2, "M": 6}[sex])]
     table = pd.DataFrame(rows, columns=["id", "visit", "sex", "lab"])
-    config = preset("auto", DataSize(64, 6)).replace(epochs=400, time_budget=None, validation_every=None,
+    # 1,000 generator steps (batch 16): over seeds 1-6 the share of women came out 0.44-0.54 and the
+    # lengths matched 94-98% (1,600 steps gave no better; 600 let the share of women drift to 0.29).
+    config = preset("auto", DataSize(64, 6)).replace(epochs=250, time_budget=None, validation_every=None,
                                                      gumbel_tau=None, hidden_dim=32, holdout=0.0, seed=1)
     synthetic = Synthesizer(Schema.infer(table), config).fit(table).sample(400, seed=2)
     patients = synthetic.groupby("id").agg(sex=("sex", "first"), visits=("sex", "size"))
