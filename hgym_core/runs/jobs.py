@@ -58,6 +58,7 @@ class JobSnapshot:
     last: dict | None  # the latest step's metrics row (METRIC_COLUMNS), None before the first step
     log: list[str]
     error: str | None
+    privacy: dict | None = None  # the latest step's privacy values (TrainEvent.privacy): epsilon spent, DCR share
 
 
 class TrainingJob:
@@ -150,6 +151,7 @@ class TrainingJob:
                 elapsed_seconds=elapsed,
                 history={column: values[history_from:] for column, values in self._history.items()},
                 last=last.as_row() if last else None, log=list(self._log), error=self._error,
+                privacy=dict(last.privacy) if last and last.privacy else None,
             )
 
     # what the worker thread calls
