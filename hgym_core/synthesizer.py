@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from hgym_core.data.encoding import EncodedCohort, Encoder
+from hgym_core.data.public_encoder import encode_private, public_encoder
 from hgym_core.data.schema import Schema
 from hgym_core.data.validation import check
 from hgym_core.device import resolve_device
@@ -99,8 +100,12 @@ class Synthesizer:
         training_side = table[table[id_column].isin(split.train)]
         # The holdout patients stay unseen: not even the encoder's ranges come from them.
         # A static head generates each patient's length once: the encoder adds its block.
-        self.encoder = Encoder.fit(training_side, self.schema, length_block=self.config.static_head)
-        trainer = Trainer(self.encoder, self.encoder.encode(training_side), self.config, run)
+        if self.config.dp_epsilon is None:
+            self.encoder = Encoder.fit(training_side, self.schema, length_block=self.config.static_head)
+        else:   # differential privacy: nothing fitted to the patients (data/public_encoder.py)
+            self.encoder = public_encoder(self.schema, training_side, self.config)
+        trainer = Trainer(self.encoder, self._encode(training_side), self.config, run, training=training_side,
+                          holdout=split.holdout_rows(table, id_column))
         self.split = split.trained_on(trainer.cohort.patient_ids)   # max_patients' subset, if any
         self.patients = self.split.counts(len(ids), self.config.holdout)
         self.data = describe_data(df, self.schema, len(ids), data_source, trainer.cohort)
@@ -140,17 +145,28 @@ class Synthesizer:
         split = PatientSplit.read(self.run)
         described = info.data.description if info.data else "unknown"
         if split is None:   # recorded before patients.json: trained on (max_patients of) the whole table
-            cohort = self.encoder.encode(df)
+            cohort = self._encode(df)
             trainer, trained = Trainer(self.encoder, cohort, self.config, self.run), cohort
         else:
             rows = split.training_rows(df, self.schema.id_column, self.run.name)
-            trainer = Trainer(self.encoder, self.encoder.encode(rows), self.config, self.run)
+            guarded = self.config.memorisation_guard   # the guard compares with both sides of the split
+            trainer = Trainer(self.encoder, self._encode(rows), self.config, self.run,
+                              training=check(rows, self.schema) if guarded else None,
+                              holdout=split.holdout_rows(check(df, self.schema), self.schema.id_column)
+                              if guarded else None)
             trained = trainer.cohort
         expected = info.data.fingerprint if info.data else None
         if expected is not None and fingerprint(trained) != expected:
             raise HGymError(f"This table differs from the data run '{self.run.name}' was trained on ({described}); "
                             f"resume with that same data, or start a new run.")
         return trainer
+
+    def _encode(self, table: pd.DataFrame) -> EncodedCohort:
+        """The training patients as the networks see them; under differential privacy each patient is
+        first cut to the public bounds (``public_encoder.private_table``)."""
+        if self.config.dp_epsilon is None:
+            return self.encoder.encode(table)
+        return encode_private(self.encoder, table, self.config)
 
     def _new_info(self, name: str) -> RunInfo:
         return RunInfo(name=name, created=now_iso(), status=RunStatus.CREATED, epochs_target=self.config.epochs,

@@ -18,7 +18,8 @@ import typing
 from hgym_core.cli._limits import add_table_limit_options
 from hgym_core.cli._progress import ProgressLine
 from hgym_core.gan.config import (AUTO_VALIDATION_EVERY, DEFAULT_PRESET, EARLY_STOP_PATIENCE, PRESET_NAMES, TrainConfig,
-                                  describe_choice, preset)
+                                  describe_choice, preset, private_preset)
+from hgym_core.gan.events import privacy_words
 from hgym_core.errors import HGymError
 from hgym_core.data.demo import DEMO_PATIENTS, DEMO_SEED
 from hgym_core.runs.jobs import JobSnapshot, TrainingJob
@@ -151,7 +152,11 @@ def run(args: argparse.Namespace) -> int:
         name = args.preset or DEFAULT_PRESET
         size = service.data_size(table, schema, TrainConfig(holdout=changes.get("holdout", TrainConfig().holdout),
                                                             seed=changes.get("seed", 0)))
-        config = preset(name, size, changes.get("time_budget")).replace(**changes)
+        config = preset(name, size, changes.get("time_budget"))
+        if changes.get("dp_epsilon") is not None:   # what DP cannot have is turned off unless asked for
+            config = private_preset(config, changes)
+        else:
+            config = config.replace(**changes)
         print(describe_choice(name, config, size))
         job = service.start_run(args.out, config, source, table, schema, note=print)
     _follow(job, args.progress_every)
@@ -209,7 +214,7 @@ def progress_line(snap: JobSnapshot) -> str:
     eta = _clock(snap.eta_seconds) if snap.eta_seconds is not None else "--"
     return (f"epoch {snap.epoch}/{snap.epochs_target} | L {snap.length} | step {snap.step}/{snap.steps_target} | "
             f"D {last['d_loss']:.3f} W {last['w']:.3f} G {last['g_loss']:.3f} Corr {last['corr']:.3f} | "
-            f"{rate} | ETA {eta}")
+            f"{rate} | ETA {eta}" + (f" | {privacy_words(snap.privacy)}" if snap.privacy else ""))
 
 
 def _clock(seconds: float) -> str:
@@ -226,6 +231,8 @@ def _report(job: TrainingJob, out: str) -> int:
     if snap.last:
         summary += f" (W {snap.last['w']:.3f}, Corr {snap.last['corr']:.3f})"
     print(f"{summary}; run saved in {out}")
+    if snap.privacy:
+        print(f"privacy: {privacy_words(snap.privacy)} (run.json's \"privacy\" says what was kept and why)")
     if snap.status == "stopped":
         print(f"continue with: python -m hgym_core train --out {out} --resume")
     return 0

@@ -77,6 +77,19 @@ class TrainConfig:
     holdout: float = setting(0.2, "share of patients kept out of training (a seeded split) so the privacy scores "
                                   "can compare with patients the model never saw; 0 = train on all (the published "
                                   "run, preset health-gym), at most 0.9")
+    # Privacy (docs/privacy.md; hgym_core/gan/memorisation.py and privacy.py).
+    memorisation_guard: bool = setting(False, "at each validation also compare synthetic patients with equally many "
+                                              "training and holdout patients (DCR share, a permutation test) and "
+                                              "never keep for sampling a generator that memorises (needs "
+                                              "validation_every and a holdout)")
+    dp_epsilon: float | None = setting(None, "differential privacy: train the critics with patient-level DP-SGD "
+                                             "and stop when this privacy budget epsilon is spent (e.g. 3 or 10); "
+                                             "'none' = no formal guarantee")
+    dp_delta: float | None = setting(None, "differential privacy's delta; 'none' = min(1e-5, 1 / patients^1.1)")
+    dp_clip: float = setting(1.0, "differential privacy: each patient's gradient is clipped to this norm")
+    dp_time_range: tuple[float, float] | None = setting(None, "differential privacy on irregular times: the public "
+                                                              "first and last possible time (e.g. 0 730 days), "
+                                                              "instead of the table's own range")
 
     def validate(self) -> "TrainConfig":
         """Raise HGymError naming the first impossible setting and how to fix it."""
@@ -123,6 +136,10 @@ class TrainConfig:
         if self.early_stop is not None and self.validation_every is None:
             raise HGymError("Setting 'early_stop' needs 'validation_every' (how often to score the generator); "
                             "set both, e.g. validation_every 50 and early_stop 5.")
+        if self.memorisation_guard and self.validation_every is None:
+            raise HGymError("Setting 'memorisation_guard' checks the generator at each validation; set "
+                            "'validation_every' too (e.g. 50), or turn the guard off.")
+        _validate_privacy(self)
         if not (self.holdout == 0 or 0 < self.holdout <= 0.9):
             raise HGymError(f"Setting 'holdout' must be 0 (train on every patient) or a share above 0 and at most "
                             f"0.9 (got {self.holdout!r}); 0.2 keeps a fifth of the patients out.")
@@ -142,10 +159,73 @@ class TrainConfig:
             values["betas"] = tuple(values["betas"])
         if values.get("curriculum") is not None:
             values["curriculum"] = tuple(int(L) for L in values["curriculum"])
+        if values.get("dp_time_range") is not None:
+            values["dp_time_range"] = tuple(float(t) for t in values["dp_time_range"])
         return cls(**values).validate()
 
     def replace(self, **changes) -> "TrainConfig":
         return dataclasses.replace(self, **changes).validate()
+
+
+# What reads the training patients outside differential privacy's accounted steps (docs/privacy.md):
+# each must be off under dp_epsilon, or the guarantee would not cover what it learnt from them.
+DP_OFF = {
+    "validation_every": ("validation and the best-generator choice score the generator against training "
+                         "patients", None),
+    "early_stop": ("early stopping follows that validation score", None),
+    "memorisation_guard": ("the memorisation guard compares with training patients", False),
+    "marginal_start": ("the marginal start reads every patient's means", False),
+    "max_patients": ("the subset of patients depends on the others' positions in the table", None),
+}
+
+
+def _validate_privacy(config: "TrainConfig") -> None:
+    if config.dp_epsilon is None:
+        if config.dp_time_range is not None or config.dp_delta is not None:
+            raise HGymError("Settings 'dp_delta' and 'dp_time_range' belong to differential privacy; set "
+                            "'dp_epsilon' too (e.g. 3), or leave them empty.")
+        return
+    if not config.dp_epsilon > 0:
+        raise HGymError(f"Setting 'dp_epsilon' must be above 0, or empty for no differential privacy "
+                        f"(got {config.dp_epsilon!r}); 3 is strong, 10 is weaker.")
+    if config.dp_delta is not None and not 0 < config.dp_delta < 1:
+        raise HGymError(f"Setting 'dp_delta' must be between 0 and 1, e.g. 1e-5, or empty for min(1e-5, "
+                        f"1 / patients^1.1) (got {config.dp_delta!r}).")
+    if not config.dp_clip > 0:
+        raise HGymError(f"Setting 'dp_clip' must be above 0 (got {config.dp_clip!r}); 1 is usual.")
+    time_range = config.dp_time_range
+    if time_range is not None and (len(time_range) != 2 or not time_range[0] < time_range[1]):
+        raise HGymError(f"Setting 'dp_time_range' must be two times, the first below the second (got "
+                        f"{time_range!r}), e.g. 0 730.")
+    off = [f"{name} ({why})" for name, (why, _) in DP_OFF.items() if getattr(config, name) not in (None, False)]
+    if config.lambda_corr != 0:
+        off.append("lambda_corr (the correlation loss compares with the training patients' correlations): set 0")
+    if config.pack != 1:
+        off.append("pack (PacGAN mixes patients in one critic input, so one patient's gradient is not its own): "
+                   "set 1")
+    if off:
+        raise HGymError("Differential privacy (dp_epsilon) covers only what the critics learn in its accounted "
+                        "steps; turn off what reads the training patients otherwise: " + "; ".join(off) + ".")
+    if not config.curriculum:
+        raise HGymError("Differential privacy needs the 'curriculum' set: its longest length is the public bound "
+                        "on a patient's length (patients are cut to it), e.g. 60 for a 60-month study.")
+
+
+# A time-budgeted run has no step count to calibrate the noise to, so differential privacy plans
+# ``epochs``: auto's ceiling becomes this many (docs/privacy.md, "Steps").
+DP_AUTO_EPOCHS = 50
+
+
+def private_preset(config: "TrainConfig", changes: dict) -> "TrainConfig":
+    """``config`` (a preset) with ``changes`` (the user's settings, dp_epsilon among them), and what
+    differential privacy cannot have turned off where the user did not set it: validation, the
+    guard, the marginal start, ... (``DP_OFF``), the correlation loss, PacGAN; auto's epoch ceiling
+    becomes ``DP_AUTO_EPOCHS``. What the user set explicitly is kept, so ``validate`` names it."""
+    defaults = {name: off for name, (_, off) in DP_OFF.items()} | {"lambda_corr": 0.0, "pack": 1}
+    if config.epochs == AUTO_EPOCHS:
+        defaults["epochs"] = DP_AUTO_EPOCHS
+    values = {name: value for name, value in defaults.items() if name not in changes}
+    return dataclasses.replace(config, **values, **changes).validate()
 
 
 # Settings a resume may change: they alter neither the models nor the random streams.
@@ -239,7 +319,7 @@ def auto_config(data: DataSize | None, time_budget: float) -> TrainConfig:
         critic="mlp", n_critic=2, gumbel_tau=0.2, marginal_start=True,
         curriculum=None if longest is None else (longest,), static_head=data is None or data.static,
         present_rows_only=True,
-        ema_decay=0.99, time_budget=time_budget, validation_every=AUTO_VALIDATION_EVERY)
+        ema_decay=0.99, time_budget=time_budget, validation_every=AUTO_VALIDATION_EVERY, memorisation_guard=True)
 
 
 # "auto" trains for its time budget; the epochs are only a ceiling it should never reach.
@@ -260,7 +340,10 @@ def describe_choice(name: str, config: TrainConfig, data: DataSize | None) -> st
                                         (config.marginal_start, "generator started at the marginals"),
                                         (config.ema_decay is not None, f"averaged generator ({config.ema_decay})"),
                                         (config.validation_every is not None,
-                                         f"best generator by validation every {config.validation_every} steps"))
+                                         f"best generator by validation every {config.validation_every} steps"),
+                                        (config.memorisation_guard, "memorisation guard"),
+                                        (config.dp_epsilon is not None,
+                                         f"differential privacy at epsilon {config.dp_epsilon:g}"))
               if flag]
     return (f"Preset '{name}'{shape}: batch {config.batch_size}, hidden {config.hidden_dim}, curriculum {lengths}, "
             f"Adam betas {tuple(config.betas)}, correlation weight {config.lambda_corr:g}, {budget}"

@@ -41,7 +41,10 @@ class TrainEvent:
     run (resumes included) from 1; ``seconds`` is the wall time of this step's iteration
     (n_critic critic updates + 1 generator update). ``w = d_real - d_fake`` estimates the
     Wasserstein distance. ``epochs_target`` and ``steps_target`` say where the run ends, for ETAs;
-    ``budget_left`` the seconds of its time budget still to train (None without a budget)."""
+    ``budget_left`` the seconds of its time budget still to train (None without a budget).
+    ``privacy`` (None when neither is on): under differential privacy "epsilon" spent so far,
+    "epsilon_target" and "delta"; with the memorisation guard, its latest check: "dcr_share",
+    "dcr_p_value", "memorises" and "kept_step" (the generator kept for sampling)."""
 
     epoch: int
     length: int
@@ -57,9 +60,25 @@ class TrainEvent:
     epochs_target: int = 0
     steps_target: int = 0
     budget_left: float | None = None
+    privacy: dict | None = None
 
     def as_row(self) -> dict:
         """The metrics.csv row (METRIC_COLUMNS order)."""
         values = asdict(self)
         return {name: values[name] for name in METRIC_COLUMNS}
 
+
+
+def privacy_words(privacy: dict | None) -> str:
+    """'ε 1.23 of 3 (δ 1e-05)' and/or 'DCR share 0.52 (p 0.41, kept: step 350)': the privacy part of
+    the progress line and of the Train page's live panel ('' when neither is on)."""
+    if not privacy:
+        return ""
+    parts = []
+    if privacy.get("epsilon") is not None:
+        parts.append(f"ε {privacy['epsilon']:.2f} of {privacy['epsilon_target']:g} (δ {privacy['delta']:.1g})")
+    if privacy.get("dcr_share") is not None:
+        verdict = "memorises: not kept" if privacy.get("memorises") else "no memorisation"
+        parts.append(f"DCR share {privacy['dcr_share']:.2f} (p {privacy['dcr_p_value']:.2f}, {verdict}; "
+                     f"sampling from step {privacy.get('kept_step')})")
+    return " | ".join(parts)

@@ -14,6 +14,7 @@ moments and random streams, so on the CPU a resumed run is bit-identical to an u
 from __future__ import annotations
 
 import copy
+import dataclasses
 import itertools
 import math
 import threading
@@ -22,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Callable, Sequence
 
 import numpy as np
+import pandas as pd
 import torch
 
 from hgym_core.gan.random_state import capture_rng_states, restore_rng_states
@@ -32,8 +34,9 @@ from hgym_core.device import apply_cpu_threads, describe_device, resolve_device
 from hgym_core.data.encoding import EncodedCohort, Encoder, Span, curriculum_batches, curriculum_lengths
 from hgym_core.errors import HGymError, user_message
 from hgym_core.gan.events import LOSS_COLUMNS, TRAINING_ENDS, TrainEvent
+from hgym_core.gan.memorisation import GuardedValidator, validator_for
 from hgym_core.gan.models import build_critic, build_generator
-from hgym_core.gan.validation import Validator
+from hgym_core.gan.privacy import PrivateCritic
 from hgym_core.gan.wgan import Padding, real_correlation, train_iteration
 
 CHECKPOINT_FORMAT = 1
@@ -105,7 +108,10 @@ def batch_seed(seed: int, epoch: int, length: int) -> int:
 class Trainer:
     """Owns the generator, critic, both Adam optimizers and the noise stream of one run."""
 
-    def __init__(self, encoder: Encoder, cohort: EncodedCohort, config: TrainConfig, run: RunFolder | None = None):
+    def __init__(self, encoder: Encoder, cohort: EncodedCohort, config: TrainConfig, run: RunFolder | None = None,
+                 training: pd.DataFrame | None = None, holdout: pd.DataFrame | None = None):
+        """``training`` and ``holdout``: the run's training and holdout patients as tables, for the
+        memorisation guard (``config.memorisation_guard``; gan/memorisation.py)."""
         self.config = config.validate()
         self.encoder = encoder
         self.run = run
@@ -133,8 +139,10 @@ class Trainer:
         # The averaged generator, when asked for: updated after every generator step, sampled from.
         self.average = None if config.ema_decay is None else copy.deepcopy(self.generator).requires_grad_(False)
         self.padding = Padding.of(encoder.spans) if config.present_rows_only else None
-        self.validator = None if config.validation_every is None else Validator(
-            encoder, self.cohort, config.seed, config.validation_every, config.early_stop)
+        # Privacy (docs/privacy.md): the guard rides on validation; DP-SGD replaces the critic updates.
+        self.validator, self._guard_note = validator_for(encoder, self.cohort, config, training, holdout)
+        self.private = None if config.dp_epsilon is None else PrivateCritic(
+            config, n_patients, self.steps_per_epoch, self.device)
         self.g_opt = torch.optim.Adam(self.generator.parameters(), lr=config.lr, betas=config.betas)
         self.d_opt = torch.optim.Adam(self.critic.parameters(), lr=config.lr, betas=config.betas)
         self.noise = torch.Generator(device=self.device).manual_seed(config.seed)
@@ -160,6 +168,7 @@ class Trainer:
             "last_metrics": self.last_metrics,
             "rng": capture_rng_states(self.noise),
             "validation": None if self.validator is None else self.validator.state_dict(),
+            "privacy": None if self.private is None else self.private.state_dict(),
         }
 
     def load_state_dict(self, state: dict, log: Log | None = None) -> None:
@@ -177,6 +186,11 @@ class Trainer:
         self.last_metrics = state.get("last_metrics")
         if self.validator is not None and state.get("validation"):
             self.validator.load_state_dict(state["validation"])
+        if self.private is not None:
+            if not state.get("privacy"):
+                raise HGymError("This differentially private run's checkpoint has no privacy accountant; its "
+                                "spent epsilon is unknown, so it cannot continue: start a new run.")
+            self.private.load_state_dict(state["privacy"], log)
         if not restore_rng_states(state["rng"], self.noise):
             # A run moved between CPU and CUDA cannot reuse the other device's noise stream.
             self.noise.manual_seed(batch_seed(self.config.seed, self.position.epoch, self.position.step))
@@ -198,11 +212,15 @@ class Trainer:
             return f"all {self.config.epochs} epochs are trained"
         if budget is not None and self.seconds >= budget:
             return f"its time budget of {budget:,.0f} s is spent"
+        if self.private is not None and self.private.spent(self.config.n_critic):
+            return self.private.end_words()
         if self.validator is not None and self.validator.should_stop:
             return f"its validation loss stopped improving (best at step {self.validator.best_step})"
         return None
 
     def how_to_extend(self) -> str:
+        if self.private is not None and self.private.spent(self.config.n_critic):
+            return "a private run cannot train beyond its epsilon: start a new run with a larger dp_epsilon"
         return ("ask for more epochs in all, or a larger time_budget (a longer --time-budget), or a larger early_stop "
                 "patience, to continue it")
 
@@ -245,17 +263,21 @@ class Trainer:
         while position.epoch < config.epochs:
             for stage in range(position.stage, len(self.curriculum)):
                 length = self.curriculum[stage]
-                real_corr = self._real_correlation(length)
+                real_corr = None if self.private is not None else self._real_correlation(length)
                 batches = curriculum_batches(self.cohort, length, config.batch_size,
                                              batch_seed(config.seed, position.epoch, length))
                 for real in itertools.islice(batches, position.batch, None):
                     if stop_event.is_set():
                         return "stopped"
-                    if self._out_of_time(log) or self._stopped_early(log):
+                    if self._out_of_time(log) or self._stopped_early(log) or self._privacy_spent(log):
                         return "finished"
                     started = time.perf_counter()
-                    metrics = train_iteration(self.generator, self.critic, self.g_opt, self.d_opt,
-                                              real, real_corr, config, self.noise, self.padding)
+                    if self.private is not None:   # DP-SGD: Poisson batches of its own (gan/privacy.py)
+                        metrics = self.private.iteration(self.generator, self.critic, self.g_opt, self.d_opt,
+                                                         self.cohort, length, self.noise, self.padding)
+                    else:
+                        metrics = train_iteration(self.generator, self.critic, self.g_opt, self.d_opt,
+                                                  real, real_corr, config, self.noise, self.padding)
                     seconds = time.perf_counter() - started
                     event = TrainEvent(epoch=position.epoch + 1, length=length, step=position.step + 1,
                                        d_loss=metrics.d_loss, gp=metrics.gp, d_real=metrics.d_real,
@@ -271,6 +293,7 @@ class Trainer:
                         update_average(self.average, self.generator, config.ema_decay, position.step)
                     if self.validator is not None and self.validator.due(position.step):
                         self._validate(log)
+                    event = dataclasses.replace(event, privacy=self._privacy_live())
                     self.seconds += time.perf_counter() - started
                     if self.run is not None:
                         self.run.append_metrics(event.as_row())
@@ -318,9 +341,34 @@ class Trainer:
             f"steps ({self._position_words()})")
         return True
 
+    def _privacy_spent(self, log: Log) -> bool:
+        if self.private is None or not self.private.spent(self.config.n_critic):
+            return False
+        log(f"{self.private.end_words()}; training ends here")
+        return True
+
+    def _privacy_live(self) -> dict | None:
+        """The privacy values of the latest step for its TrainEvent: epsilon spent, the guard's check."""
+        live = {} if self.private is None else self.private.live()
+        if isinstance(self.validator, GuardedValidator):
+            live |= self.validator.live()
+        return live or None
+
+    def privacy_record(self) -> dict:
+        """run.json's "privacy": the memorisation guard and differential privacy, each on or off and why."""
+        from hgym_core.data.public_encoder import public_words
+
+        guard = self.validator.record() if isinstance(self.validator, GuardedValidator) else \
+            self._guard_note or {"on": False, "why": "not asked for (memorisation_guard off)"}
+        dp = {"on": False} if self.private is None else self.private.record(public_words(self.encoder.schema,
+                                                                                         self.config))
+        return {"memorisation_guard": guard, "differential_privacy": dp}
+
     def _validate(self, log: Log) -> None:
         improved = self.validator.validate(self.average or self.generator, self.position.step)
-        if improved:
+        if isinstance(self.validator, GuardedValidator):
+            log(self.validator.describe_last())
+        elif improved:
             log(f"validation loss {self.validator.last_loss:.4f} at step {self.position.step}: the best so far, "
                 "kept for sampling")
 
@@ -349,7 +397,7 @@ class Trainer:
 
     def _write_info(self, **changes) -> None:
         RunInfo.update(self.run, **changes, epochs_target=self.config.epochs, config=self.config.to_dict(),
-                       device=self.device_label())
+                       device=self.device_label(), privacy=self.privacy_record())
 
     def _mark_running(self) -> None:
         if self.run is None:

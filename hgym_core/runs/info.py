@@ -142,11 +142,14 @@ class RunInfo:
     device: str = ""
     error: str | None = None
     last_metrics: dict | None = None
+    # The memorisation guard and differential privacy: on or off, what was kept or spent, and why
+    # (Trainer.privacy_record; docs/privacy.md).
+    privacy: dict | None = None
 
     KINDS = {"name": "str", "created": "str", "updated": "str", "epochs_done": "count", "epochs_target": "count",
              "checkpoint_step": "count", "config": "object", "schema": "object", "encoder": "object",
-             "device": "str", "error": "str", "last_metrics": "numbers"}
-    OPTIONAL = {"checkpoint_step", "schema", "encoder", "error", "last_metrics", "data", "patients"}
+             "device": "str", "error": "str", "last_metrics": "numbers", "privacy": "object"}
+    OPTIONAL = {"checkpoint_step", "schema", "encoder", "error", "last_metrics", "data", "patients", "privacy"}
 
     # --- reading ---------------------------------------------------------------------------
     @classmethod

@@ -66,6 +66,7 @@ class JobSnapshot:
     time_budget: float | None = None    # seconds, resumes included; None without a budget
     budget_left: float | None = None    # seconds of the budget left now (counted down between steps)
     ended_by: str | None = None         # why training ended, in the trainer's words ("its time budget ...")
+    privacy: dict | None = None         # the latest step's privacy values (TrainEvent.privacy): epsilon spent, DCR share
 
     @property
     def starting(self) -> bool:
@@ -180,6 +181,7 @@ class TrainingJob:
                 last=last.as_row() if last else None, log=list(self._log), error=self._error,
                 time_budget=self._schedule.time_budget if self._schedule else None,
                 budget_left=self._budget_left(last, now), ended_by=self._ended_by,
+                privacy=dict(last.privacy) if last and last.privacy else None,
             )
 
     # what the worker thread calls

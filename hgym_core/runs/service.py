@@ -22,6 +22,7 @@ from typing import Callable
 
 import pandas as pd
 
+from hgym_core.data.public_encoder import check_public_schema
 from hgym_core.data.schema import Schema
 from hgym_core.data.validation import check
 from hgym_core.errors import HGymError
@@ -72,6 +73,8 @@ def plan(table: pd.DataFrame, schema: Schema, config: TrainConfig) -> tuple[Pati
     (the same split ``Synthesizer.fit`` makes). HGymError listing every problem of the table, or
     naming a curriculum longer than the training patients."""
     counts, longest = training_side(table, schema, config)
+    if config.dp_epsilon is not None:   # the public bounds differential privacy needs, before any job starts
+        check_public_schema(schema, config)
     if config.curriculum and max(config.curriculum) > longest:
         raise HGymError(f"Setting 'curriculum' asks for length {max(config.curriculum)}, but the longest patient "
                         f"trained on has {longest} time steps; use lengths up to {longest}, or leave the "
