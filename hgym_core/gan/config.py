@@ -343,7 +343,7 @@ def describe_choice(name: str, config: TrainConfig, data: DataSize | None) -> st
                                          f"best generator by validation every {config.validation_every} steps"),
                                         (config.memorisation_guard, "memorisation guard"),
                                         (config.dp_epsilon is not None,
-                                         f"differential privacy at epsilon {config.dp_epsilon:g}"))
+                                         f"differential privacy at epsilon {config.dp_epsilon or 0:g}"))
               if flag]
     return (f"Preset '{name}'{shape}: batch {config.batch_size}, hidden {config.hidden_dim}, curriculum {lengths}, "
             f"Adam betas {tuple(config.betas)}, correlation weight {config.lambda_corr:g}, {budget}"
