@@ -56,7 +56,7 @@ def _runs_table(runs: list[RunSummary]) -> None:
         "last W": run.w, "last Corr": run.corr, "created": run.created.replace("T", " ")[:16],
         "trained on": run.patients,
     } for run in runs])
-    st.dataframe(table, hide_index=True, width="stretch", column_config={
+    st.dataframe(table, hide_index=True, width="stretch", placeholder="", column_config={
         "last W": st.column_config.NumberColumn("Last W", format="%.4g", help="D_real − D_fake at the last step"),
         "last Corr": st.column_config.NumberColumn("Last Corr", format="%.4g", help="Correlation loss at the last step"),
         "trained on": st.column_config.Column("Trained on", help="Patients the run trained on, of those in its table "
