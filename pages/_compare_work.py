@@ -16,6 +16,8 @@ from hgym_core.runs.folder import RunFolder
 from hgym_core.runs.listing import RunSummary
 from hgym_core.runs.patients import NO_HOLDOUT, sample_patients, training_and_holdout
 from hgym_core.evaluation import GROUPS, EvaluationSettings, Report, collapsed_variables, dose_lines, evaluate
+from hgym_core.evaluation.collapse import NOTE_START as COLLAPSE_NOTE
+from hgym_core.evaluation.privacy import RAISE_MAX_PATIENTS
 from hgym_core.data.schema import Schema, check
 from pages import _format as fmt
 from pages._datasets import table_for_run
@@ -83,10 +85,11 @@ def compare(run: RunSummary, n_patients: int, seed: int, model_scores: bool) -> 
             "run": run.name, "schema": schema, "real": real, "synthetic": synthetic,
             "figures": figures(real, synthetic, schema),
             "summary": scores_for_display(report.summary(), report, schema),
-            "overview": scores_for_display(report.overview(), report, schema), "notes": list(report.notes),
+            "overview": scores_for_display(with_variable_verdicts(report.overview(), report), report, schema),
+            "notes": page_notes(report.notes),
             "no_reference": sorted(set(report.overview().loc[lambda f: f["reference"].isna(), "score"])),
             "collapsed": [str(found) for found in collapsed_variables(real, synthetic, schema)],
-            "dose_lines": dose_lines(report.details),
+            "dose_lines": dose_lines(report.details, points={v.name: v.points for v in schema.variables}),
             "dcr": plain_figure(plots.dcr_histogram_figure(privacy["dcr_train"], privacy.get("dcr_holdout")))
             if privacy.get("dcr_train") is not None else None,
             "dcr_share": next((score for score in report.scores if score.name == "DCR share"), None),
@@ -111,6 +114,28 @@ def remember(key: tuple, result: dict) -> None:
         del results[old]
 
 
+def page_notes(notes: list[str]) -> list[str]:
+    """The report's notes as the page shows them: the collapse note is the warning at the top already,
+    and the advice to raise max_patients names a setting the page does not have (it scores at most
+    REAL_PATIENTS patients of each table)."""
+    advice = f"compare {REAL_PATIENTS:,} synthetic patients or fewer to use them all"
+    return [note.replace(RAISE_MAX_PATIENTS, advice) for note in notes if not note.startswith(COLLAPSE_NOTE)]
+
+
+def with_variable_verdicts(overview: pd.DataFrame, report: Report) -> pd.DataFrame:
+    """The overview's "variables" as '3 (2 good, 1 fair)': a family's row reads the mean over its
+    variables by the one verdict rule, and the count says how each variable reads by the same rule."""
+    counts = pd.DataFrame([(s.name, s.verdict) for s in report.scores], columns=["score", "verdict"])
+    shown = overview.copy()
+    words = []
+    for name, total in zip(overview["score"], overview["n_variables"]):
+        verdicts = counts.loc[counts["score"] == name, "verdict"].value_counts()
+        spread = ", ".join(f"{verdicts[v]} {v}" for v in ("good", "fair", "poor", "n/a") if v in verdicts)
+        words.append(f"{total}" if len(verdicts) <= 1 else f"{total} ({spread})")
+    shown["n_variables"] = words
+    return shown
+
+
 def scores_for_display(frame: pd.DataFrame, report: Report, schema: Schema) -> pd.DataFrame:
     """A score table as the page shows it: numbers as text with '–' where there is none, and scores in
     units (the TSTR MAE) named with their variable and its unit. Column names stay (SCORE_HEADERS)."""
@@ -128,8 +153,9 @@ def scores_for_display(frame: pd.DataFrame, report: Report, schema: Schema) -> p
 
 
 def figures(real: pd.DataFrame, synthetic: pd.DataFrame, schema: Schema) -> dict:
-    """Every variable's distribution and over-time figure (on/off bands for dose-like numeric
-    variables), and the correlation heatmaps; names and labels from the data drawn as typed."""
+    """Every variable's distribution (one value per patient for a static variable) and over-time
+    figure (none for a static one; on/off bands for dose-like numeric variables), and the correlation
+    heatmaps; names and labels from the data drawn as typed."""
     drawn = {"correlations": plots.correlation_heatmaps_figure(real, synthetic, schema)}
     doses = plots.dose_like_variables(real, schema)
     for variable in schema.variables:
@@ -138,7 +164,7 @@ def figures(real: pd.DataFrame, synthetic: pd.DataFrame, schema: Schema) -> dict
         drawn[("distribution", name)] = plots.distribution_figure(real, synthetic, schema, name, log_x=log)
         if name in doses:
             drawn[("over time", name)] = plots.dose_bands_figure(real, synthetic, schema, name)
-        elif variable.kind == "numeric":
+        elif variable.kind == "numeric" and not variable.static:   # a static value is flat over time
             drawn[("over time", name)] = plots.time_band_figure(real, synthetic, schema, name, log_y=log)
         elif not variable.static:   # a static variable's shares are flat over time
             drawn[("over time", name)] = plots.category_share_over_time_figure(real, synthetic, schema, name)

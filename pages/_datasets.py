@@ -16,7 +16,7 @@ import pandas as pd
 import streamlit as st
 
 from hgym_core.data.demo import DEMO_PATIENTS, DEMO_SEED, hiv_schema, simulate_hiv_cohort
-from hgym_core.data.io import read_table, safe_file_stem, write_table
+from hgym_core.data.io import describe_read_as_empty, read_table, safe_file_stem, write_table
 from hgym_core.data.schema import Problem, Schema, check, validate
 from hgym_core.data.schema_edits import CarriedEdits, carry_edits
 from hgym_core.errors import HGymError
@@ -78,7 +78,11 @@ def accept_upload(data: bytes, name: str) -> Dataset:
     """
     frame = read_table(io.BytesIO(data), name)
     schema = Schema.infer(frame)
-    check(frame, replace(schema, variables=[]))   # the id and time columns only
+    try:
+        check(frame, replace(schema, variables=[]))   # the id and time columns only
+    except HGymError as problem:   # e.g. a time column of text and 'n/a': say which cells were read as empty
+        note = describe_read_as_empty(frame)
+        raise HGymError(f"{problem}\n{note}" if note else str(problem)) from None
     digest = hashlib.sha256(data).hexdigest()[:10]
     path = data_dir() / f"{safe_file_stem(name)}-{digest}.parquet"
     try:

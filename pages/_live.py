@@ -134,7 +134,7 @@ def draw_curves(history: dict, owner: int) -> None:
     redraws from them instead of decimating the whole history again every second.
     """
     if not history["step"]:
-        st.info("Waiting for the first training step: the table is read and encoded and the model built first.")
+        st.info("Waiting for the first training step…")
         return
     key = (owner, len(history["step"]))
     cached_key, charts = Live.charts.get((None, None))

@@ -7,6 +7,8 @@ import streamlit as st
 
 from hgym_core.data.schema import Schema
 
+LONGEST, MEDIAN_STEPS = "longest patient (steps)", "median steps"
+
 
 @st.cache_resource(max_entries=8, show_spinner=False)
 def table_summary(token: str, schema_json: str, _frame: pd.DataFrame) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
@@ -15,7 +17,7 @@ def table_summary(token: str, schema_json: str, _frame: pd.DataFrame) -> tuple[d
     schema = Schema.from_json(schema_json)
     rows_per_patient = _frame.groupby(schema.id_column, sort=False).size()
     counts = {"patients": len(rows_per_patient), "rows": len(_frame),
-              "steps": int(rows_per_patient.max()), "median steps": float(rows_per_patient.median()),
+              LONGEST: int(rows_per_patient.max()), MEDIAN_STEPS: float(rows_per_patient.median()),
               "variables": len(schema.variables)}
     numeric = [_numeric_row(_frame[v.name], v) for v in schema.variables if v.kind == "numeric"]
     labelled = [_labelled_row(_frame[v.name], v) for v in schema.variables if v.kind != "numeric"]

@@ -75,7 +75,8 @@ def _variable_panel(result: dict, name: str) -> None:
     if ("over time", name) in result["figures"]:
         over_time.plotly_chart(result["figures"][("over time", name)], key=Compare.chart("over_time", name).key)
     else:
-        over_time.caption(f"{plain(name)} is static (one value per patient), so it does not change over time.")
+        over_time.caption(f"{plain(name)} is static (one value per patient), so it does not change over time: "
+                          "its distribution counts each patient once.")
     for line in result["dose_lines"].get(name, []):
         st.caption(plain(line))
 
@@ -95,7 +96,9 @@ def _examples(result: dict, seed: int) -> None:
 def _scores(result: dict) -> None:
     st.header("Scores")
     st.caption("Each score next to its reference: the same score for the real patients vs held-out real "
-               "patients. The verdict reads the gap between the two.")
+               "patients. The verdict reads the gap between the two, by one rule for every row: a family's row "
+               "reads the mean over its variables, so one variable can read worse than it; 'variables' counts "
+               "how each of them reads (per variable below).")
     _scores_table(result["overview"], height=table_height(len(result["overview"])))
     if result["no_reference"]:
         st.caption(f"– in the reference column: {', '.join(result['no_reference'])} "

@@ -12,6 +12,7 @@ import streamlit as st
 
 from hgym_core import plots
 from hgym_core.data.demo import DEMO_PATIENTS, DEMO_SEED
+from hgym_core.data.io import describe_read_as_empty
 from hgym_core.data.schema import KINDS, TIME_MODES, TRANSFORMS, Schema
 from hgym_core.data.schema_edits import CarriedEdits
 from hgym_core.errors import HGymError
@@ -21,7 +22,7 @@ from pages._format import plain, table_height
 from pages._paths import data_dir
 from pages._schema_table import schema_to_table, table_to_schema
 from pages._session import Data
-from pages._summary import table_summary
+from pages._summary import LONGEST, MEDIAN_STEPS, table_summary
 
 # Widths in pixels that show every header whole beside its edit icon ("Transform" was cut at
 # "small"); on a 1400 px wide window the categories, last, scroll into view.
@@ -52,6 +53,10 @@ EDITOR_COLUMNS = {
              "this order: type the labels in another order to change it (an ordinal scale: none, mild, "
              "moderate, severe). Empty: the table's labels"),
 }
+
+
+STEPS_HELP = ("Rows per patient over the whole table. The Train page counts the patients a run trains on, "
+              "the holdout kept out, so its longest patient can be shorter.")
 
 
 # --------------------------------------------------------------------------- actions (callbacks)
@@ -218,7 +223,7 @@ def _schema_editor(dataset: data.Dataset, token: tuple) -> str:
     table = schema_to_table(schema)
     edited = st.data_editor(table, key=Data.schema_widget(*token, "editor").key, hide_index=True, num_rows="fixed",
                             disabled=["variable"], width="stretch", height=table_height(len(table)),
-                            column_config=EDITOR_COLUMNS)
+                            column_config=EDITOR_COLUMNS, placeholder="")   # an empty Min shows empty, not "None"
     if not edited.equals(table):   # an edit: it becomes the schema, and the editor restarts from it
         try:
             _use_schema(table_to_schema(edited, schema, dataset.frame), None)
@@ -243,20 +248,28 @@ def _checks(dataset: data.Dataset) -> None:
         st.success("The table fits the schema: ready to train.")
     for problem in found:
         (st.error if problem.severity == "error" else st.warning)(plain(problem.message))
+    read_as_empty = describe_read_as_empty(dataset.frame)
+    if read_as_empty:
+        st.caption(plain(read_as_empty) + " These common missing markers (n/a, NA, ?, -, null and empty cells) "
+                   "are read as empty cells in every column.")
 
 
 def _summary_section(dataset: data.Dataset, schema_json: str) -> None:
     st.header("Summary")
     counts, numeric, labelled = table_summary(dataset.token, schema_json, dataset.frame)
     for box, (label, value) in zip(st.columns(len(counts)), counts.items()):
-        box.metric(label.capitalize(), f"{value:,.0f}" if label != "median steps" else f"{value:g}")
+        box.metric(label.capitalize(), f"{value:,.0f}" if label != MEDIAN_STEPS else f"{value:g}",
+                   help=STEPS_HELP if label in (LONGEST, MEDIAN_STEPS) else None)
+    st.caption("Counted over the whole table. The Train page counts the training side only (the holdout kept "
+               "out), so its patients and steps can be fewer.")
     missing = st.column_config.NumberColumn("missing", format="percent", help="Share of rows with no value")
     if len(numeric):
-        st.dataframe(numeric, hide_index=True, width="stretch", height=table_height(len(numeric)), column_config={
+        st.dataframe(numeric, hide_index=True, width="stretch", height=table_height(len(numeric)), placeholder="",
+                     column_config={
             "missing": missing, **{name: st.column_config.NumberColumn(name, format="%.4g")
                                    for name in ("mean", "sd", "min", "q25", "median", "q75", "max")}})
     if len(labelled):
-        st.dataframe(labelled, hide_index=True, width="stretch", height=table_height(len(labelled)),
+        st.dataframe(labelled, hide_index=True, width="stretch", height=table_height(len(labelled)), placeholder="",
                      column_config={"missing": missing,
                                     "shares": st.column_config.TextColumn("shares of rows", width="large")})
 

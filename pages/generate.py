@@ -75,7 +75,7 @@ def _result(result: dict) -> None:
                              key=Generate.download_table_button.key, type="primary", on_click="ignore")
     schema.download_button("Download schema JSON", result["schema"], file_name=f"{result['run']}.schema.json",
                            mime="application/json", key=Generate.download_schema_button.key, on_click="ignore")
-    st.dataframe(result["preview"], hide_index=True, width="stretch")
+    st.dataframe(result["preview"], hide_index=True, width="stretch", placeholder="")   # empty cells empty
     st.caption(f"The first {min(PREVIEW_ROWS, result['rows'])} rows.")
 
 

@@ -50,13 +50,13 @@ def _epochs(run: RunSummary) -> str:
 
 
 def _runs_table(runs: list[RunSummary]) -> None:
-    """One row per run, narrow enough for a 1,400 px window: the schema and device are in Run details."""
+    """One row per run, narrow enough for a 1,400 px window: its data, schema and device are in Run details."""
     table = pd.DataFrame([{
         "run": run.name, "status": run.status, "epochs": _epochs(run),
         "last W": run.w, "last Corr": run.corr, "created": run.created.replace("T", " ")[:16],
-        "trained on": run.patients, "data": run.data,
+        "trained on": run.patients,
     } for run in runs])
-    st.dataframe(table, hide_index=True, width="stretch", column_config={
+    st.dataframe(table, hide_index=True, width="stretch", placeholder="", column_config={
         "last W": st.column_config.NumberColumn("Last W", format="%.4g", help="D_real − D_fake at the last step"),
         "last Corr": st.column_config.NumberColumn("Last Corr", format="%.4g", help="Correlation loss at the last step"),
         "trained on": st.column_config.Column("Trained on", help="Patients the run trained on, of those in its table "
@@ -73,8 +73,8 @@ def _run_details(runs: list[RunSummary]) -> None:
     run = runs[names.index(chosen)]
     if run.error:
         st.error(plain(run.error))
-    st.caption(" · ".join(plain(part) for part in (schema_line(run), f"trained on {run.device}" if run.device else "")
-                          if part))
+    st.caption(" · ".join(plain(part) for part in (run.data, schema_line(run),
+                                                   f"trained on {run.device}" if run.device else "") if part))
     metrics = RunFolder(run.path).read_metrics()
     if not metrics.empty:
         st.plotly_chart(loss_figure(metrics, LOSS_SERIES), key=Runs.curves_chart(chosen).key)

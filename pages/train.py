@@ -272,7 +272,8 @@ def _planned(dataset: data.Dataset, check: FormCheck) -> None:
         steps = schedule.steps_within(budget, costs)
         st.caption(f"{trains}: **about {_counted(steps, 'generator step')} in {duration(budget)}** at the measured "
                    f"speed (its time budget ends it; {_counted(schedule.steps_per_epoch, 'step')} an epoch, so "
-                   f"about {max(1, round(steps / schedule.steps_per_epoch)):,} of its {schedule.epochs:,} epochs).")
+                   f"about {max(1, round(steps / schedule.steps_per_epoch)):,} of its {schedule.epochs:,} epochs). "
+                   "Timed on this device just now: a busier machine trains fewer.")
     else:
         st.caption(f"{trains} for its time budget of {duration(budget)}: as many generator steps as fit, at most "
                    f"{_steps_words(schedule)}. Estimate the time to see about how many that is.")

@@ -85,3 +85,18 @@ def test_held_value_share_difference_sees_a_dose_that_is_not_held():
     assert score.verdict == "poor"
     assert dose_lines(report.details)["Rate"][-1].startswith("Rate held from the previous row: real 100%, synthetic 3")
     assert ("held-value share difference", "Arm") not in {(s.name, s.variable) for s in report.scores}
+
+
+def test_static_numbers_have_no_point_masses_and_lines_follow_the_schemas_point_values():
+    """A static column repeats each patient's one value: a common age is no point mass (issue 24,
+    item 9), and the page lists lines only for the values its schema names."""
+    real, synthetic = dosed(60, 0.6, seed=1), dosed(60, 0.6, seed=2)
+    for table in (real, synthetic):
+        table["Age"] = np.repeat(np.random.default_rng(0).choice([30, 40, 50], 60), 10)
+    schema = Schema("pid", "t", [*SCHEMA.variables, Variable("Age", "numeric", static=True)])
+    report = evaluate(real, synthetic, schema, settings=STRUCTURE)
+    assert {s.variable for s in report.scores if s.name == "point-mass share difference"} == {"Rate"}
+    lines = dose_lines(report.details)
+    assert not any(line.startswith("Age = ") for line in lines.get("Age", []))
+    kept = dose_lines(report.details, points={"Rate": [0]})["Rate"]
+    assert [line.split(":")[0] for line in kept if " = " in line] == ["Rate = 0"]

@@ -86,3 +86,17 @@ def test_exact_copies_survive_a_csv_round_trip_and_last_digit_noise():
     copy.loc[0, "CD4"] = 99.0                                    # one changed value: that patient is no copy
     report = evaluate(real, copy, SCHEMA, settings=EvaluationSettings(groups=("privacy",)))
     assert report.score("exact copies").value == pytest.approx(19 / 20)
+
+
+def test_the_sampling_note_names_what_limited_the_samples():
+    """A holdout smaller than the training side sets the sample sizes (both sides compared at equal
+    sizes): no setting to raise then; max_patients is named only where it is the limit (issue 24)."""
+    rng = np.random.default_rng(3)
+    real, holdout, synthetic = random_table(rng, 40, "r"), random_table(rng, 10, "h"), random_table(rng, 30, "s")
+    settings = EvaluationSettings(groups=("privacy",))
+    [note] = [n for n in evaluate(real, synthetic, SCHEMA, holdout=holdout, settings=settings).notes
+              if "understate" in n]
+    assert "as many training patients as the holdout has" in note and "max_patients" not in note
+    [note] = [n for n in evaluate(real, random_table(rng, 60, "s"), SCHEMA, holdout=holdout, max_patients=20,
+                                  settings=settings).notes if "understate" in n]
+    assert "at most max_patients (20) of each" in note and note.endswith("raise max_patients to see more.")

@@ -187,3 +187,34 @@ def test_raw_csv_and_parquet_keep_the_text_as_it_is():
     assert pd.read_parquet(io.BytesIO(table_bytes(table, "out.parquet")))["Label"].tolist() == FORMULAS
     gz = gzip.decompress(table_bytes(table, "out.csv.gz")).decode()
     assert "'=HYPERLINK" in gz and "'@SUM(A1)" in gz
+
+
+MARKED = ("id,Hours,CD4,Arm,Test,Flag\n"
+          "1,0,500,A,+,True\n"
+          "1,1,n/a,B,-,False\n"
+          "2,0,?,NA,+,-\n"
+          "2,1, - ,A,-,True\n"
+          "3,0,null,?,+,False\n")
+
+
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
+def test_common_missing_markers_are_empty_cells_in_every_column_and_format(kind):
+    """Issue 24, item 14: "n/a", "NA", "?", "-", "null" read as empty the same way in a CSV and in
+    Parquet (which stores them as text), in number and label columns alike, and the table says which."""
+    from hgym_core.data.io import describe_read_as_empty, read_as_empty
+
+    if kind == "csv":
+        frame = read_table(io.BytesIO(MARKED.encode()), "marked.csv")
+    else:
+        as_text = pd.read_csv(io.StringIO(MARKED), dtype=str, keep_default_na=False)
+        frame = read_table(io.BytesIO(table_bytes(as_text, "marked.parquet")), "marked.parquet")
+    assert frame["CD4"].dtype == float and frame["CD4"].isna().tolist() == [False, True, True, True, True]
+    assert frame["Arm"].tolist()[:2] == ["A", "B"] and frame["Arm"].isna().tolist() == [False, False, True, False, True]
+    assert frame["Test"].tolist() == ["+", "-", "+", "-", "+"]      # beside '+', '-' is a result, not a marker
+    assert frame["Flag"].tolist()[:2] == [True, False] and pd.isna(frame["Flag"][2])
+    found = read_as_empty(frame)
+    assert found["CD4"] == {"n/a": 1, "?": 1, " - ": 1, "null": 1} and found["Arm"] == {"NA": 1, "?": 1}
+    assert "Test" not in found and "Hours" not in found
+    assert describe_read_as_empty(frame).startswith("Read as empty: 'n/a' (1 cell) and ")
+    clean = read_table(io.BytesIO(b"id,t,x\n1,0,1.5\n1,1,\n"), "clean.csv")
+    assert read_as_empty(clean) == {} and describe_read_as_empty(clean) is None and clean["x"].isna().sum() == 1

@@ -153,3 +153,68 @@ def test_an_irregular_table_is_described_in_visits(folders):
     assert dataset.schema.time_mode == "irregular"
     titles = [json.loads(chart.proto.spec)["layout"]["title"]["text"] for chart in at.get("plotly_chart")]
     assert "event: share of visits" in titles and not any("patient-months" in t for t in titles)
+
+
+def infusion_table(n_patients: int = 30, seed: int = 0) -> pd.DataFrame:
+    """Issue 24's shape: irregular hours, a dose rate held between changes (0 most of the time),
+    a heart rate, and static age, height and sex; patients of 8 to 12 rows."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for patient in range(n_patients):
+        age, height, sex = int(rng.integers(20, 80)), int(rng.integers(150, 190)), rng.choice(["F", "M"])
+        hours, rate = 0.0, 0.0
+        for _ in range(int(rng.integers(8, 13))):
+            if rng.random() < 0.3:
+                rate = float(rng.choice([0.0, 2.5, 5.0, round(float(rng.uniform(1, 10)), 1)]))
+            rows.append((patient, hours, rate, round(float(rng.normal(80, 10))), age, height, sex))
+            hours += float(rng.choice([1.0, 2.0, 4.0]))
+    return pd.DataFrame(rows, columns=["Patient", "Hours", "Rate", "HR", "Age", "Ht", "Sex"])
+
+
+def test_compare_on_a_dose_table_with_static_numbers(folders, monkeypatch):
+    """Issue 24, items 9-13: point-value lines for a column's point values only, the collapse said
+    once, no max_patients advice, a family row beside its variables' verdicts, static numbers per
+    patient, and example patients on one time axis."""
+    models, _ = folders
+    dataset = accept_upload(table_bytes(infusion_table(), "infusion.csv"), "infusion.csv")
+    schema = dataset.schema
+    assert schema.variable("Age").static and schema.variable("Ht").static and not schema.variable("Age").points
+    assert schema.variable("Rate").points
+    Synthesizer(schema, TINY.replace(curriculum=(4, 8), holdout=0.2)).fit(dataset.frame, models / "infusion",
+                                                            data_source=dataset.source)
+    sample = Synthesizer.sample
+    monkeypatch.setattr(Synthesizer, "sample", lambda *a, **k: sample(*a, **k).assign(Sex="F"))   # collapsed
+    at = open_app("compare", dataset)
+    at.number_input(key="compare.patients").set_value(30)
+    at.toggle(key="compare.model_scores").set_value(False)
+    at.button(key="btn.compare").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    captions = texts(at.caption)
+
+    # Item 9: "Age = 24: real 6%" lines came from static columns, which have no point values.
+    assert "Age = " not in captions and "Ht = " not in captions
+    rate_lines = [line for line in captions.splitlines() if line.startswith("Rate = ")]
+    assert {line.split("\\:")[0] for line in rate_lines} == {f"Rate = {p:g}" for p in schema.variable("Rate").points}
+    # Item 10: the collapse is the warning at the top, not a second time among the notes; no setting
+    # the page does not have.
+    assert len(at.warning) == 1 and at.warning[0].value.startswith("Collapsed in the synthetic data")
+    assert "Collapsed in the synthetic data" not in captions and "max\\_patients" not in captions
+    assert "as many training patients as the holdout has" in captions
+    # Item 11: each family row says how its variables read, by the same rule.
+    overview = at.dataframe[0].value.set_index("score")
+    summary = at.dataframe[1].value
+    masses = summary[summary["score"] == "point-mass share difference"]
+    assert set(masses["variable"]) <= {"Rate", "HR", "Hours gap"} and "Age" not in set(masses["variable"])
+    shown = overview.loc["point-mass share difference", "n_variables"]
+    assert shown.startswith(str(len(masses)))
+    if masses["verdict"].nunique() > 1:
+        assert all(f"{count} {verdict}" in shown for verdict, count in masses["verdict"].value_counts().items())
+    assert "one rule for every row" in captions
+    # Item 13: static numbers are one value per patient, with no over-time figure.
+    titles = {json.loads(chart.proto.spec)["layout"]["title"]["text"] for chart in at.get("plotly_chart")}
+    assert "Age: one value per patient, real vs synthetic" in titles and "Age over time" not in " ".join(titles)
+    assert "Ht is static" in captions and "Age is static" in captions
+    # Item 12: the example patients' real and synthetic panels share the time axis.
+    examples = next(json.loads(chart.proto.spec) for chart in at.get("plotly_chart")
+                    if "example patients each" in json.loads(chart.proto.spec)["layout"]["title"]["text"])
+    assert examples["layout"]["xaxis2"].get("matches") == "x" or examples["layout"]["xaxis"].get("matches") == "x2"

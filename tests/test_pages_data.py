@@ -236,3 +236,34 @@ def test_a_typed_category_order_is_kept_through_training_and_sampling(folders):
     assert (encoded.argmax(-1) == typed.index("Asian")).all()   # the one-hot column of the typed position
     sampled = trained.sample(20, seed=0)
     assert set(sampled["Ethnic"]) <= set(typed)
+
+
+def test_a_bad_time_column_names_every_row_and_the_markers_read_as_empty(folders):
+    """Issue 24, item 14: the upload's text and missing markers in the time column are one problem
+    naming rows 5, 40, 41 and 300, and the page says which markers it read as empty."""
+    lines = ["id,Hours,CD4"] + [f"{row // 10},{row % 10},{500 + row}" for row in range(400)]
+    lines[4], lines[39], lines[40], lines[299] = "0,about 2h,503", "3,n/a,538", "4,?,539", "29,later,798"
+    at = open_app()
+    at.file_uploader(key=Data.upload.key).set_value(("hours.csv", "\n".join(lines).encode(), "text/csv")).run()
+    errors = texts(at.error)   # the upload is refused: rows without a time cannot be grouped
+    assert "spreadsheet rows 5, 40, 41, 300" in errors and "has 4 rows without a time" in errors
+    assert plain("Read as empty: 'n/a' (1 cell) and '?' (1 cell) in Hours.") in errors
+    lines[4], lines[299] = "0,3,503", "29,8,798"   # times fixed: the upload is taken, the markers said
+    lines[39], lines[40] = "3,8,-", "3,9,NA"
+    at.file_uploader(key=Data.upload.key).set_value(("fixed.csv", "\n".join(lines).encode(), "text/csv")).run()
+    assert "Loaded fixed.csv" in texts(at.success)
+    assert plain("Read as empty: '-' (1 cell) and 'NA' (1 cell) in CD4.") in texts(at.caption)
+
+
+def test_step_counts_say_they_are_of_the_whole_table_and_empty_bounds_show_empty(folders):
+    """Issue 24, items 15 and 16: the Data page counts steps over the whole table, the Train page
+    over the training side, and each says so; the editor's empty Min / Max cells show empty."""
+    at = open_app()
+    labels = [metric.label for metric in at.metric]
+    assert "Longest patient (steps)" in labels and "Steps" not in labels
+    assert "Counted over the whole table" in texts(at.caption)
+    editor = at.data_editor[0]
+    assert editor.proto.HasField("placeholder") and editor.proto.placeholder == ""
+    assert all(table.proto.placeholder == "" and table.proto.HasField("placeholder") for table in at.dataframe)
+    at.switch_page("pages/train.py").run()
+    assert "patients on the training side, of up to 60 steps" in texts(at.caption)

@@ -70,3 +70,14 @@ def test_csv_text_a_spreadsheet_would_run_is_quoted_unless_raw_csv_is_ticked(fol
     assert not [p for p in uploads.iterdir() if p.name.startswith(".generating")]   # the work file is gone
     at.radio(key="generate.format").set_value("Parquet").run()
     assert at.checkbox(key="generate.raw_csv").disabled
+
+
+def test_the_preview_shows_empty_cells_empty(folders, tiny_run):
+    """Issue 24, item 16: Streamlit writes "None" in a missing cell unless told otherwise."""
+    models, _ = folders
+    copy_run(tiny_run, models, "tiny")
+    at = open_app("generate")
+    at.number_input(key="generate.patients").set_value(5)
+    at.button(key="btn.generate").click().run()
+    [preview] = at.dataframe
+    assert preview.proto.HasField("placeholder") and preview.proto.placeholder == ""

@@ -356,3 +356,20 @@ def test_downsample_indices_respects_the_budget_exactly():
     assert values.argmax() in plots.downsample_indices(values, 100)
     with pytest.raises(HGymError, match="at least 4"):
         plots.downsample_indices(values, 3)
+
+
+def test_a_static_variable_is_drawn_one_value_per_patient_and_example_patients_share_the_time_axis():
+    """Issue 24, items 12 and 13: a static number counted per row weighs long patients more."""
+    real, synthetic = small_table(seed=0), small_table(seed=1)
+    real["age"] = np.repeat(np.arange(30), 8) + 20.0
+    real.loc[real["pid"] == 0, "t"] = np.arange(8) * 10   # a patient of 8 rows, of times up to 70
+    synthetic["age"] = np.repeat(np.arange(30), 8) + 25.0
+    schema = Schema("pid", "t", [*small_schema().variables, Variable("age", "numeric", static=True)], "irregular")
+    figure = plots.distribution_figure(real, synthetic, schema, "age", bins=10)
+    assert figure.layout.title.text == "age: one value per patient, real vs synthetic"
+    assert figure.layout.yaxis.title.text == "share of patients with a value"
+    assert histogram_shares(figure.data[0]).sum() == pytest.approx(1.0)
+    rows = plots.distribution_figure(real, synthetic, schema, "age", bins=10, per_patient=False)
+    assert rows.layout.title.text == "age: real vs synthetic"
+    examples = plots.trajectories_comparison_figure(real, synthetic, schema, "score", n_patients=30)
+    assert examples.layout.xaxis2.matches == "x"

@@ -238,3 +238,26 @@ def test_values_beyond_schema_bounds_warn_that_synthetic_values_stay_inside():
         {"name": "CD4", "kind": "numeric", "max": 500}, *SCHEMA.to_dict()["variables"][1:]]})
     problem = only(validate(df, bounded), "CD4", "warning")
     assert "beyond its schema max 500" in problem.message and "widen or clear" in problem.message
+
+
+def test_every_row_without_a_time_is_named_text_and_markers_alike():
+    """Issue 24, item 14: text in rows 5 and 300 and markers in rows 40 and 41 are one problem that
+    names all four rows (up to five, then the total), the text, and which markers were empty."""
+    import io
+
+    from hgym_core.data.io import read_table
+
+    lines = ["id,Hours,CD4"] + [f"{row // 10},{row % 10},{500 + row}" for row in range(400)]
+    lines[4] = "0,about 2h,503"          # spreadsheet row 5 (the header is row 1)
+    lines[39], lines[40] = "3,n/a,538", "4,?,539"
+    lines[299] = "29,later,798"
+    frame = read_table(io.BytesIO("\n".join(lines).encode()), "hours.csv")
+    schema = Schema("id", "Hours", [Variable("CD4", "numeric")], "irregular")
+    [problem] = [p for p in validate(frame, schema) if p.column == "Hours"]
+    assert problem.rows == [5, 40, 41, 300]
+    assert problem.message.startswith("Column 'Hours' (time) has 4 rows without a time: text 'about 2h', 'later' "
+                                      "and 2 empty ('n/a', '?' read as empty) (spreadsheet rows 5, 40, 41, 300).")
+    many = frame.assign(Hours=frame["Hours"].where(frame.index % 50 != 7))   # 8 more empty rows
+    [problem] = [p for p in validate(many, schema) if p.column == "Hours"]
+    assert "has 12 rows without a time" in problem.message and "12 rows, e.g. spreadsheet rows 5, 9, 40, 41, 59" \
+        in problem.message

@@ -5,6 +5,10 @@ stops at the byte limit, CSV parsing stops one row past the row (or cell) limit,
 file's metadata is checked before any of it is read. A CSV's header and separator are read from
 its first lines first, so a repeated column name or a semicolon-separated file is handled
 before pandas renames the one or reads the other as a single column.
+
+Common missing markers ("n/a", "NA", "?", "-", "null", an empty cell; ``MISSING_MARKERS``) are
+read as empty cells in every column of CSV and Parquet alike, and the table says which it read
+so (``read_as_empty``): pandas alone took "n/a" as empty and "?" as text, and Parquet neither.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from hgym_core.data.csv_safety import spreadsheet_safe
 from hgym_core.data.limits import (TableLimits, current_limits, too_many_cells, too_many_patients, too_many_rows,
                                    too_much_text)
 from hgym_core.data.schema import _find_id_column
+from hgym_core.data.validation import READ_AS_EMPTY
 from hgym_core.errors import HGymError
 
 Source = str | os.PathLike | BinaryIO
@@ -38,6 +43,12 @@ HEAD_BYTES = 1 << 20      # the first lines, read before parsing: header, separa
 SNIFF_ROWS = 20
 SEPARATORS = (",", ";", "\t")   # in order of preference when two fit equally well
 MAX_STEM_BYTES = 100      # an upload's kept name, in UTF-8 bytes: room below a disk's 255-byte names
+# Text that means "no value" in exported tables, compared without case or surrounding spaces:
+# pandas' own CSV list, plus "?" and "-". A "-" stays a label in a column that also holds "+"
+# (a test result).
+MISSING_MARKERS = frozenset({"", "-", "?", "n/a", "na", "nan", "-nan", "null", "none", "#n/a", "#n/a n/a", "#na",
+                             "<na>", "-1.#ind", "1.#ind", "-1.#qnan", "1.#qnan"})
+BOOLEAN_TEXT = {"true": True, "false": False}
 
 
 def table_format(name: str) -> str:
@@ -75,7 +86,7 @@ def read_table(source: Source, name: str | None = None, limits: TableLimits | No
         raise HGymError(f"Could not read '{name}' as {fmt.upper()}: {first_line}. "
                         f"Save it as a {fmt.upper()} file with a header row and one row per patient per time step.") from None
     _check_patients(frame, name, limits, id_column)
-    return frame
+    return _blank_missing_markers(frame)
 
 
 def _read_csv(source: Source, name: str, limits: TableLimits) -> pd.DataFrame:
@@ -93,7 +104,9 @@ def _read_csv(source: Source, name: str, limits: TableLimits) -> pd.DataFrame:
         decimal = "," if separator != "," and re.search(r"\d,\d", body) else "."
         rows_allowed = min(limits.max_rows, limits.max_cells // max(len(header), 1))
         counted = io.BufferedReader(_LimitedReader(stream, name, limits), buffer_size=HEAD_BYTES)
-        frame = pd.read_csv(counted, sep=separator, decimal=decimal, nrows=rows_allowed + 1)
+        # Only empty cells are NaN here: every other marker is read after, the same way for Parquet.
+        frame = pd.read_csv(counted, sep=separator, decimal=decimal, nrows=rows_allowed + 1,
+                            keep_default_na=False, na_values=[""])
     if len(frame) > limits.max_rows:
         raise too_many_rows(name, limits)
     if len(frame) > rows_allowed:
@@ -192,6 +205,52 @@ def _not_utf8(source: Source, name: str, limits: TableLimits) -> HGymError:
                                  f"0x{bad.object[bad.start]:02X}, as Latin-1 and Windows exports do); {advice}.")
             line, seen = line + chunk.count(b"\n"), seen + len(chunk)
     return HGymError(f"'{name}' is not UTF-8 text; {advice}.")
+
+
+def _blank_missing_markers(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text cells holding a missing marker made empty, column by column; a text column of numbers
+    (or of True / False) once they are gone gets that type, as pandas gives a clean column. What was
+    read as empty is in ``frame.attrs[READ_AS_EMPTY]``: {column: {marker as written: cells}}."""
+    found: dict[str, dict[str, int]] = {}
+    for name in frame.columns:
+        values = frame[name]
+        if not (pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values)):
+            continue
+        counts = values.value_counts()   # each distinct text once: cheap on long label columns
+        texts = [text for text in counts.index if isinstance(text, str)]
+        stripped = {text.strip().lower() for text in texts}
+        markers = [text for text in texts if text.strip().lower() in MISSING_MARKERS
+                   and not (text.strip() == "-" and "+" in stripped)]
+        if not markers:
+            continue
+        found[str(name)] = {text: int(counts[text]) for text in markers}
+        values = values.mask(values.isin(markers))
+        rest = values.dropna()
+        numbers = pd.to_numeric(rest, errors="coerce")
+        if len(rest) and numbers.notna().all():
+            values = pd.to_numeric(values, errors="coerce")
+        elif len(rest) and rest.map(lambda cell: isinstance(cell, str) and cell.strip().lower() in BOOLEAN_TEXT).all():
+            values = values.map(lambda cell: BOOLEAN_TEXT[cell.strip().lower()], na_action="ignore")
+        frame[name] = values
+    frame.attrs[READ_AS_EMPTY] = found
+    return frame
+
+
+def read_as_empty(frame: pd.DataFrame) -> dict[str, dict[str, int]]:
+    """What ``read_table`` read as empty cells: {column: {marker as written ('n/a', '?'): cells}}."""
+    return dict(frame.attrs.get(READ_AS_EMPTY, {}))
+
+
+def describe_read_as_empty(frame: pd.DataFrame) -> str | None:
+    """"Read as empty: 'n/a' (2 cells) and '?' (1 cell) in Hours; '-' (3 cells) in Rate." or None."""
+    found = read_as_empty(frame)
+    if not found:
+        return None
+    def cells(count: int) -> str:
+        return f"{count:,} cell{'' if count == 1 else 's'}"
+    parts = [" and ".join(f"{marker!r} ({cells(count)})" for marker, count in markers.items()) + f" in {column}"
+             for column, markers in found.items()]
+    return "Read as empty: " + "; ".join(parts) + "."
 
 
 def _check_patients(frame: pd.DataFrame, name: str, limits: TableLimits, id_column: str | None) -> None:

@@ -22,6 +22,9 @@ if TYPE_CHECKING:   # schema.py re-exports this module, so it is imported only f
 
 MAX_CATEGORIES = 50
 EXAMPLE_ROWS = 5
+# Where ``data.io.read_table`` notes the missing markers it read as empty ({column: {marker: cells}}),
+# in the frame's attrs: the time column's message names them.
+READ_AS_EMPTY = "read_as_empty"
 # Every patient is padded to the longest, and the LSTMs step through each row in turn: one patient
 # of 40,000 rows trained at 0.06 steps/s in 2 GB. Health Gym's patients have 60.
 LONG_PATIENT_ROWS = 1_000
@@ -60,6 +63,7 @@ class _Inspection:
         self.schema = schema
         self.problems: list[Problem] = []
         self.table = df
+        self.read_as_empty = dict(getattr(df, "attrs", {}).get(READ_AS_EMPTY, {}))   # markers read as empty
         if not isinstance(df, pd.DataFrame) or len(df) == 0:
             self._add(None, [], "The table is empty. Fix: load a table with one row per patient per time step.")
             return
@@ -105,22 +109,17 @@ class _Inspection:
             self._add(id_column, self._rows_of(ids.isna()), f"Column '{id_column}' (patient id) has empty cells "
                       f"({_listed(self._rows_of(ids.isna()))}). Fix: give every row its patient's id.")
             ok = False
+        text = np.zeros(len(times), dtype=bool)
         if not pd.api.types.is_numeric_dtype(times) or pd.api.types.is_bool_dtype(times):
             numbers = pd.to_numeric(times, errors="coerce")
-            bad = numbers.isna() & times.notna()
-            if bad.any():
-                rows = self._rows_of(bad)
-                self._add(time_column, rows, f"Column '{time_column}' (time) holds text such as "
-                          f"{times[bad].iloc[0]!r} ({_listed(rows)}). Fix: make time a number "
-                          "(a step counter, or days since the first visit for dates).")
-                return False
-            self.table = self.table.assign(**{time_column: numbers})
-            times = self.table[time_column]
-        values = times.to_numpy(dtype=np.float64, na_value=np.nan)
-        if np.isnan(values).any():
-            rows = self._rows_of(np.isnan(values))
-            self._add(time_column, rows, f"Column '{time_column}' (time) has empty cells ({_listed(rows)}). "
-                      "Fix: fill in each row's time or drop those rows.")
+            text = (numbers.isna() & times.notna()).to_numpy()
+            if not text.any():
+                self.table = self.table.assign(**{time_column: numbers})
+                times = self.table[time_column]
+        values = pd.to_numeric(times, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+        empty = np.isnan(values) & ~text
+        if text.any() or empty.any():
+            self._no_time(time_column, times, text, empty)
             ok = False
         if np.isinf(values).any():
             rows = self._rows_of(np.isinf(values))
@@ -143,6 +142,23 @@ class _Inspection:
                       "time step (drop or merge the duplicates).")
             return False
         return True
+
+    def _no_time(self, column: str, times: pd.Series, text: np.ndarray, empty: np.ndarray) -> None:
+        """One problem naming every row without a time, text and empty cells alike (the first rows,
+        then how many), the texts, and the missing markers read as empty."""
+        rows = self._rows_of(text | empty)
+        kinds = []
+        if text.any():
+            strays = pd.unique(times[text])
+            kinds.append("text " + ", ".join(repr(value) for value in strays[:EXAMPLE_ROWS])
+                         + (", …" if len(strays) > EXAMPLE_ROWS else ""))
+        if empty.any():
+            markers = self.read_as_empty.get(column, {})
+            kinds.append(f"{int(empty.sum()):,} empty" + (
+                f" ({', '.join(repr(marker) for marker in markers)} read as empty)" if markers else ""))
+        self._add(column, rows, f"Column '{column}' (time) has {rows.count:,} row{'s' if rows.count > 1 else ''} "
+                  f"without a time: {' and '.join(kinds)} ({_listed(rows)}). Fix: make time a number in each "
+                  "row (a step counter, or days since the first visit for dates), or drop those rows.")
 
     def _rows_per_patient(self) -> None:
         id_column, time_column = self.schema.id_column, self.schema.time_column

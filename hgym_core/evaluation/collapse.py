@@ -52,11 +52,14 @@ def collapsed(real: Cohort, synthetic: Cohort) -> list[Collapse]:
     return found
 
 
+NOTE_START = "Collapsed in the synthetic data: "   # a page that says it elsewhere leaves the note out
+
+
 def collapse_note(found: list[Collapse]) -> list[str]:
     """The report's note for ``found`` (none when nothing collapsed)."""
     if not found:
         return []
-    return ["Collapsed in the synthetic data: " + "; ".join(map(str, found)) + "."]
+    return [NOTE_START + "; ".join(map(str, found)) + "."]
 
 
 def _label_collapse(real: np.ndarray, synthetic: np.ndarray, labels: tuple) -> str | None:

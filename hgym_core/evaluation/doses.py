@@ -106,12 +106,15 @@ def on_share_by_step(values: np.ndarray, steps: np.ndarray, masses: PointMasses,
     return step_values[enough], share[enough], counts[enough]
 
 
-def dose_lines(details: Mapping) -> dict[str, list[str]]:
+def dose_lines(details: Mapping, points: Mapping[str, list] | None = None) -> dict[str, list[str]]:
     """Per variable, the report's point-mass and held-value figures in words, from ``Report.details``:
-    ["Rate = 0: real 71%, synthetic 21% (holdout 70%)", "Rate held from the previous row: ..."]."""
+    ["Rate = 0: real 71%, synthetic 21% (holdout 70%)", "Rate held from the previous row: ..."].
+    ``points`` (a variable's point values, as its schema lists them) keeps only those values' lines."""
     lines: dict[str, list[str]] = {}
     for name, entry in (details.get("marginals", {}).get("point_masses") or {}).items():
         for i, value in enumerate(entry["values"]):
+            if points is not None and not any(np.isclose(value, p) for p in points.get(name, ())):
+                continue
             lines.setdefault(name, []).append(
                 f"{name} = {value:g}: " + _shares_text({role: entry[role][i] if entry.get(role) else None
                                                         for role in ("real", "synthetic", "holdout")}))

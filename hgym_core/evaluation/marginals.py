@@ -7,7 +7,8 @@ Point masses (numeric, see ``doses``): for each exact value that holds at least 
 variable's observed rows (at most 5; 0 first), the share of rows at exactly that value, real vs
 synthetic; "point-mass share difference" = the largest |share_real − share_syn| over those values.
 A KS statistic sees a 71% vs 21% spike at 0 only as one step among all the others; this names it.
-Variables without point values get no such score. The notes list variables that collapsed to
+Variables without point values get no such score, nor do static ones: their rows repeat each
+patient's one value, so a common age is no point mass (as ``Schema.infer`` lists none for them). The notes list variables that collapsed to
 (nearly) one value in the synthetic data (``collapse``).
 """
 
@@ -60,9 +61,10 @@ class Profile:
 
 
 def real_point_masses(real: Cohort) -> dict[int, PointMasses]:
-    """The real data's point values of each numeric variable that has any."""
+    """The real data's point values of each numeric variable that has any (static ones have none)."""
     rows = real.rows()
-    found = {v: point_masses(rows[:, v]) for v, column in enumerate(real.layout.columns) if column.numeric}
+    found = {v: point_masses(rows[:, v]) for v, column in enumerate(real.layout.columns)
+             if column.numeric and not column.static}
     return {v: masses for v, masses in found.items() if masses.values}
 
 

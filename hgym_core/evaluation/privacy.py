@@ -44,6 +44,9 @@ SPECS = {s.name: s for s in (
               "ROC AUC of telling training from holdout patients by distance to the nearest synthetic patient"),
 )}
 SIGNIFICANT_DIGITS = 6
+# The advice in the sampling note when max_patients (not the holdout's size) limited the samples;
+# a caller with no such setting to offer (the Compare page) says its own instead.
+RAISE_MAX_PATIENTS = "raise max_patients to see more"
 
 
 class DistanceSpace:
@@ -138,10 +141,15 @@ def measure(cohorts: Cohorts, settings: EvaluationSettings, rng: np.random.Gener
              f"{cohorts.real.n_patients:,} and {cohorts.holdout.n_patients:,}); exact copies checked against every "
              "training patient."]
     if m < cohorts.real.n_patients or synthetic.n_patients < cohorts.synthetic.n_patients:
-        notes.append(f"Privacy: with samples, a synthetic copy of a training patient counts only when both are "
-                     f"sampled ({m / cohorts.real.n_patients:.0%} of training, "
+        capped = max_patients is not None and (max_patients < min(cohorts.real.n_patients, cohorts.holdout.n_patients)
+                                               or synthetic.n_patients < cohorts.synthetic.n_patients)
+        why = f"at most max_patients ({max_patients:,}) of each" if capped else \
+            "as many training patients as the holdout has: the two are compared at equal sizes"
+        notes.append(f"Privacy: with samples ({why}), a synthetic copy of a training patient counts only when both "
+                     f"are sampled ({m / cohorts.real.n_patients:.0%} of training, "
                      f"{synthetic.n_patients / cohorts.synthetic.n_patients:.0%} of synthetic patients), so DCR share "
-                     "and membership inference AUC understate memorisation; raise max_patients to see more.")
+                     "and membership inference AUC understate memorisation"
+                     + (f"; {RAISE_MAX_PATIENTS}." if capped else "."))
     return FamilyResult(SPECS, [Measurement("DCR share", "", share),
                                 Measurement("exact copies", "", copies, reference=copies_reference),
                                 Measurement("membership inference AUC", "", mia)],

@@ -331,7 +331,7 @@ EARLY_STOP_PATIENCE = 10   # validations without a better score before `--early-
 def describe_choice(name: str, config: TrainConfig, data: DataSize | None) -> str:
     """One sentence saying what a preset chose, for the command line and the Train page."""
     budget = "no time budget" if config.time_budget is None else f"a time budget of {config.time_budget / 60:g} min"
-    shape = "" if data is None else f" for {data.patients:,} patients of up to {data.longest} steps"
+    shape = "" if data is None else f" for {data.patients:,} patients on the training side, of up to {data.longest} steps"
     lengths = "derived from the longest patient" if config.curriculum is None else \
         ", ".join(str(length) for length in config.curriculum)
     extras = [label for flag, label in ((config.static_head, "static head"),

@@ -21,8 +21,10 @@ from hgym_core.plots._common import (
 
 
 def distribution_figure(real: pd.DataFrame, synthetic: pd.DataFrame, schema, variable: str,
-                        log_x: bool | None = None, bins: int = 40) -> go.Figure:
-    """Real vs synthetic marginal of one variable, pooled over all rows.
+                        log_x: bool | None = None, bins: int = 40, per_patient: bool | None = None) -> go.Figure:
+    """Real vs synthetic marginal of one variable, pooled over all rows, or over patients (one value
+    each: ``per_patient``, by default for a static variable, whose rows only repeat it and would
+    weigh a patient by their length).
 
     Numeric: overlaid histograms on shared bins from the pooled range, as shares of the
     non-missing values; ``log_x=None`` picks a log axis (log-spaced bins) for strongly
@@ -30,11 +32,15 @@ def distribution_figure(real: pd.DataFrame, synthetic: pd.DataFrame, schema, var
     rows, in the schema's category order, with a "(missing)" bar when values are missing.
     """
     spec = schema.variable(variable)
+    if spec.static if per_patient is None else per_patient:
+        real, synthetic = (column(df, schema.id_column, table).pipe(lambda ids: df[~ids.duplicated()])
+                           for df, table in ((real, "real"), (synthetic, "synthetic")))
+        per_patient = True
     if spec.kind == "numeric":
-        return _numeric_distribution(real, synthetic, spec, log_x, bins)
+        return _numeric_distribution(real, synthetic, spec, log_x, bins, per_patient=bool(per_patient))
     real_column, synthetic_column = column(real, variable, "real"), column(synthetic, variable, "synthetic")
     order = category_order(spec, real_column, synthetic_column)
-    rows = rows_noun(schema)
+    rows = "patients" if per_patient else rows_noun(schema)
     drawn = figure()
     for values, name, colour in ((real_column, "Real", REAL_COLOUR), (synthetic_column, "Synthetic", SYNTHETIC_COLOUR)):
         shares = category_shares(category_codes(values, order).astype(float), len(order))
@@ -46,11 +52,11 @@ def distribution_figure(real: pd.DataFrame, synthetic: pd.DataFrame, schema, var
     return drawn
 
 
-def _numeric_distribution(real, synthetic, spec, log_x, bins) -> go.Figure:
+def _numeric_distribution(real, synthetic, spec, log_x, bins, per_patient: bool = False) -> go.Figure:
     real_values = numeric(real, spec.name, "real")
     synthetic_values = numeric(synthetic, spec.name, "synthetic")
     pooled = np.concatenate([real_values, synthetic_values])
-    figure_title = f"{title(spec)}: real vs synthetic"
+    figure_title = f"{title(spec)}: {'one value per patient, ' if per_patient else ''}real vs synthetic"
     if not np.isfinite(pooled).any():
         return empty_figure(figure_title, f"'{spec.name}' has no values in either table.")
     log = prefers_log_axis(pooled) if log_x is None else bool(log_x)
@@ -65,7 +71,8 @@ def _numeric_distribution(real, synthetic, spec, log_x, bins) -> go.Figure:
     drawn.update_layout(title=figure_title,
                         xaxis=dict(title=title(spec) + (" — log scale" if log else ""),
                                    type="log" if log else "linear"),
-                        yaxis=dict(title="share of non-missing values", tickformat=".0%"))
+                        yaxis=dict(title="share of patients with a value" if per_patient else "share of non-missing values",
+                                   tickformat=".0%"))
     if hidden:
         drawn.add_annotation(text=f"{hidden} values ≤ 0 are not shown on the log axis",
                              xref="paper", yref="paper", x=1, y=1.05, showarrow=False, xanchor="right")
@@ -164,10 +171,11 @@ def category_share_over_time_figure(real: pd.DataFrame, synthetic: pd.DataFrame,
 # --------------------------------------------------------------------------- doses
 
 def dose_like_variables(real: pd.DataFrame, schema) -> list[str]:
-    """Numeric variables whose real values sit at a point mass at 0, or one holding ≥ 30% of the rows
-    (``hgym_core.evaluation.doses``): drawn as on/off bands over time."""
+    """Numeric variables (not static: one value per patient does not switch on and off) whose real
+    values sit at a point mass at 0, or one holding ≥ 30% of the rows (``hgym_core.evaluation.doses``):
+    drawn as on/off bands over time."""
     return [v.name for v in schema.variables
-            if v.kind == "numeric" and point_masses(numeric(real, v.name, "real")).dose_like]
+            if v.kind == "numeric" and not v.static and point_masses(numeric(real, v.name, "real")).dose_like]
 
 
 def dose_bands_figure(real: pd.DataFrame, synthetic: pd.DataFrame, schema, variable: str,

@@ -78,9 +78,9 @@ def trajectories_figure(df: pd.DataFrame, schema, variable: str, n_patients: int
 
 def trajectories_comparison_figure(real: pd.DataFrame, synthetic: pd.DataFrame, schema, variable: str,
                                    n_patients: int = 5, seed: int = 0) -> go.Figure:
-    """Example patients side by side: real (blue) | synthetic (orange), on the same y axis."""
+    """Example patients side by side: real (blue) | synthetic (orange), on the same axes (time and values)."""
     spec = schema.variable(variable)
-    drawn = subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.04,
+    drawn = subplots(rows=1, cols=2, shared_xaxes="all", shared_yaxes=True, horizontal_spacing=0.04,
                      subplot_titles=("Real", "Synthetic"))
     for col, (df, table, colour) in enumerate(((real, "real", REAL_COLOUR),
                                                (synthetic, "synthetic", SYNTHETIC_COLOUR)), start=1):
