@@ -15,6 +15,7 @@ from hgym_core import plots
 from hgym_core.runs.folder import RunFolder
 from hgym_core.runs.listing import RunSummary
 from hgym_core.runs.patients import NO_HOLDOUT, sample_patients, training_and_holdout
+from hgym_core.runs.privacy_record import summary_rows
 from hgym_core.evaluation import GROUPS, EvaluationSettings, Report, collapsed_variables, dose_lines, evaluate
 from hgym_core.evaluation.collapse import NOTE_START as COLLAPSE_NOTE
 from hgym_core.evaluation.privacy import RAISE_MAX_PATIENTS
@@ -93,6 +94,7 @@ def compare(run: RunSummary, n_patients: int, seed: int, model_scores: bool) -> 
             "dcr": plain_figure(plots.dcr_histogram_figure(privacy["dcr_train"], privacy.get("dcr_holdout")))
             if privacy.get("dcr_train") is not None else None,
             "dcr_share": next((score for score in report.scores if score.name == "DCR share"), None),
+            "training_privacy": summary_rows(run.info.privacy, report),   # ε, δ, clip, σ, public, guard
             "holdout": holdout, "no_holdout": NO_HOLDOUT if holdout is None else None,
             "sizes": (real[schema.id_column].nunique(), 0 if holdout is None else holdout[schema.id_column].nunique(),
                       n_patients),

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from hgym_core.gan.events import LOSS_SERIES, METRIC_COLUMNS
+from hgym_core.gan.events import LOSS_SERIES, METRIC_COLUMNS, privacy_words
 from hgym_core.runs.jobs import ACTIVE, JobRegistry, JobSnapshot, TrainingJob
 from hgym_core.plots import REAL_COLOUR, SYNTHETIC_COLOUR, curriculum_changes, downsample_indices
 from pages import _format as fmt
@@ -120,6 +120,8 @@ def draw_panel(job: TrainingJob) -> None:
     if snap.last:
         st.caption(f"Step {snap.step}: " + " · ".join(f"{SERIES_NAMES[name]} {fmt.number(snap.last[name])}"
                                                       for name in SERIES_NAMES))
+    if snap.privacy:   # ε spent so far, the memorisation guard's latest DCR share (issue 21)
+        st.caption(fmt.plain(f"Privacy: {privacy_words(snap.privacy)}"))
     draw_curves(history, id(job))
     with st.expander("Event log", expanded=snap.status not in ACTIVE):
         st.code("\n".join(collapsed_log(snap.log)) or "no events yet", language=None, wrap_lines=True)

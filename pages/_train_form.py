@@ -19,11 +19,12 @@ from hgym_core.errors import HGymError
 from hgym_core.gan.config import CRITICS, DataSize, TrainConfig, preset
 from pages._session import Slot, Train
 # Shown at once; the rest sit in the "Advanced settings" expander.
-BASIC = ("time_budget", "epochs", "max_patients", "holdout", "batch_size", "seed", "device")
+BASIC = ("time_budget", "epochs", "max_patients", "holdout", "batch_size", "seed", "device", "dp_epsilon")
 ADVANCED = ("hidden_dim", "latent_dim", "n_critic", "lambda_gp", "lambda_corr", "lr", "betas", "curriculum",
             "corr_cap", "critic", "pack", "marginal_start", "static_head", "static_weight", "gumbel_tau", "ema_decay", "present_rows_only",
             "validation_every",
-            "early_stop", "cpu_threads", "checkpoint_every", "checkpoint_seconds")
+            "early_stop", "cpu_threads", "checkpoint_every", "checkpoint_seconds", "memorisation_guard", "dp_delta",
+            "dp_clip", "dp_time_range")
 LABELS = {
     "epochs": "Epochs", "max_patients": "Patients used for training (0 = all)",
     "holdout": "Holdout: share of patients kept out", "batch_size": "Batch size",
@@ -38,14 +39,19 @@ LABELS = {
     "marginal_start": "Start at the marginals", "ema_decay": "Averaged generator decay (0 = off)", "gumbel_tau": "Gumbel-softmax temperature (0 = softmax)",
     "present_rows_only": "Hide rows after a patient's end", "validation_every": "Validate every N steps (0 = off)",
     "early_stop": "Stop after N validations without gain (0 = never)",
+    "memorisation_guard": "Memorisation guard", "dp_epsilon": "Differential privacy ε (0 = off)",
+    "dp_delta": "Differential privacy δ (0 = min(1e-5, 1/patients^1.1))", "dp_clip": "DP clip norm per patient",
+    "dp_time_range": "DP public time range (first, last; empty = none)",
 }
 INTEGERS = ("epochs", "batch_size", "seed", "hidden_dim", "latent_dim", "n_critic", "checkpoint_every", "pack")
 OPTIONAL_INTEGERS = ("max_patients", "cpu_threads", "validation_every", "early_stop")   # 0 in the widget means None
 FLOATS = {"lambda_gp": "%.2f", "lambda_corr": "%.2f", "lr": "%.1e", "holdout": "%.2f", "static_weight": "%.2f",
-          "checkpoint_seconds": "%.0f"}
-OPTIONAL_FLOATS = {"gumbel_tau": "%.2f", "time_budget": "%.1f", "ema_decay": "%.3f"}   # 0 in the widget means None
-FLOAT_STEPS = {"lr": 1e-4, "holdout": 0.05, "gumbel_tau": 0.05, "ema_decay": 0.01, "checkpoint_seconds": 10.0}   # the others step by 1
-CHECKBOXES = ("corr_cap", "marginal_start", "static_head", "present_rows_only")
+          "checkpoint_seconds": "%.0f", "dp_clip": "%.2f"}
+OPTIONAL_FLOATS = {"gumbel_tau": "%.2f", "time_budget": "%.1f", "ema_decay": "%.3f",   # 0 in the widget means None
+                   "dp_epsilon": "%.2f", "dp_delta": "%.1e"}
+FLOAT_STEPS = {"lr": 1e-4, "holdout": 0.05, "gumbel_tau": 0.05, "ema_decay": 0.01, "checkpoint_seconds": 10.0,
+               "dp_epsilon": 0.5, "dp_delta": 1e-6, "dp_clip": 0.1}   # the others step by 1
+CHECKBOXES = ("corr_cap", "marginal_start", "static_head", "present_rows_only", "memorisation_guard")
 SECONDS_PER_UNIT = {"time_budget": 60.0}   # the widget shows minutes, the setting holds seconds
 FLOAT_MAX = {"holdout": 0.9, "ema_decay": 0.999}
 # The settings a preset fits to the data (see fit_to_data).
@@ -94,8 +100,8 @@ def widget_values(config: TrainConfig) -> dict[str, object]:
         value = getattr(config, name)
         if name == "betas":
             values["beta1"], values["beta2"] = map(float, value)
-        elif name == "curriculum":
-            values[name] = ", ".join(str(length) for length in value or ())
+        elif name in ("curriculum", "dp_time_range"):
+            values[name] = ", ".join(f"{number:g}" for number in value or ())
         elif name in OPTIONAL_INTEGERS:
             values[name] = int(value or 0)
         elif name in OPTIONAL_FLOATS:
@@ -150,6 +156,8 @@ def draw(name: str) -> None:
                             help=help_)
     elif name == "curriculum":
         st.text_input(label, key=key, help=help_ + ". Type lengths separated by commas, e.g. 10, 20, 30.")
+    elif name == "dp_time_range":
+        st.text_input(label, key=key, help=help_ + ". Type two times separated by a comma, e.g. 0, 730.")
     elif name in CHECKBOXES:
         st.checkbox(label, key=key, help=help_)
     elif name == "critic":
@@ -168,6 +176,8 @@ def read_values() -> TrainConfig:
             values[name] = (slot("beta1").get(), slot("beta2").get())
         elif name == "curriculum":
             values[name] = _lengths(slot(name).get())
+        elif name == "dp_time_range":
+            values[name] = _times(slot(name).get())
         elif name in OPTIONAL_INTEGERS:
             values[name] = int(slot(name).get()) or None
         elif name in OPTIONAL_FLOATS:
@@ -186,3 +196,14 @@ def _lengths(text: str) -> tuple[int, ...] | None:
     except ValueError:
         raise HGymError(f"Setting 'curriculum' must list whole numbers separated by commas, e.g. '10, 20, 30' "
                         f"(got {text!r}); leave it empty for the automatic curriculum.") from None
+
+
+def _times(text: str) -> tuple[float, float] | None:
+    parts = [part for part in text.replace(";", ",").replace(" ", ",").split(",") if part]
+    if not parts:
+        return None
+    try:
+        return tuple(float(part) for part in parts)
+    except ValueError:
+        raise HGymError(f"Setting 'dp_time_range' must be two numbers separated by a comma, e.g. '0, 730' "
+                        f"(got {text!r}); leave it empty for none.") from None

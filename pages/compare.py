@@ -114,10 +114,14 @@ def _scores(result: dict) -> None:
 
 
 def _privacy(result: dict) -> None:
-    """The distances to the closest real patient, training vs holdout, and the DCR share they give."""
+    """How the run was trained (differential privacy, the memorisation guard) beside the distances to
+    the closest real patient, training vs holdout, and the DCR share they give."""
+    st.subheader("Privacy", anchor=False)
+    rows = result.get("training_privacy") or []
+    st.dataframe({"": [item for item, _ in rows], "this run": [value for _, value in rows]}, hide_index=True,
+                 width="stretch")
     if result["dcr"] is None:
         return
-    st.subheader("Privacy", anchor=False)
     share = result["dcr_share"]
     if share is not None:
         st.metric("DCR share", f"{share.value:.0%}", help=share.definition.capitalize() + ".")

@@ -9,6 +9,7 @@ from pathlib import Path
 import streamlit as st
 
 from hgym_core.errors import HGymError
+from hgym_core.runs.privacy_record import side_car
 from pages._format import plain
 from pages._paths import data_dir
 from pages._progress import ProgressBar
@@ -41,7 +42,7 @@ def _generate(run, n_patients: int, seed: int, file_format: str, raw_csv: bool) 
                             f"{time.perf_counter() - started:.1f} s", state="complete", expanded=False)
     Generate.result.set({
         "run": run.name, "patients": n_patients, "seed": seed, "format": file_format, "file_name": file_name,
-        "data": data, "preview": written.preview, "rows": written.rows, "schema": synthesizer.schema.to_json(),
+        "data": data, "preview": written.preview, "rows": written.rows, "schema": side_car(synthesizer.schema, run.info.privacy),
     })
 
 

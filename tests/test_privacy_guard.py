@@ -145,8 +145,9 @@ def test_the_guard_is_off_with_no_holdout_and_run_json_says_why(split_toy):
     config = TrainConfig(validation_every=5, memorisation_guard=True)
     validator, note = validator_for(encoder, encoder.encode(training), config, training, None)
     assert type(validator) is Validator and not note["on"] and "no holdout" in note["why"]
-    with pytest.raises(Exception, match="memorisation_guard"):
-        TrainConfig(memorisation_guard=True).validate()
+    validator, note = validator_for(encoder, encoder.encode(training), TrainConfig(memorisation_guard=True),
+                                    training, None)
+    assert validator is None and not note["on"] and "validation is off" in note["why"]
 
 
 def test_auto_turns_the_guard_on_and_a_run_records_and_streams_it(tmp_path):

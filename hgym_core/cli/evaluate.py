@@ -74,6 +74,11 @@ def run(args: argparse.Namespace) -> int:
     with ProgressLine(args.progress_every) as line:
         report = evaluate(real, synthetic, schema, holdout=holdout, seed=args.seed, max_patients=args.max_patients,
                           settings=settings, progress=evaluation_progress(line))
+    if args.run:   # how the run was trained: its privacy record, beside the privacy scores
+        from hgym_core.runs.folder import find_run
+        from hgym_core.runs.info import RunInfo
+
+        report.meta["training_privacy"] = RunInfo.read(find_run(args.run)).privacy
     html_path, json_path = write_report(args.out, report, real, synthetic, schema, holdout, seed=args.seed)
     print(report.overview().to_string(index=False, float_format=lambda value: f"{value:.3g}"))
     print(f"wrote {json_path} and {html_path} ({time.perf_counter() - started:.1f} s)")

@@ -47,6 +47,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from hgym_core.data.io import table_format
     from hgym_core.runs.folder import find_run
+    from hgym_core.runs.info import RunInfo
+    from hgym_core.runs.privacy_record import one_line
     from hgym_core.synthesizer import Synthesizer
 
     table_format(args.out)  # refuse an unknown extension before loading anything
@@ -62,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
                                              batch_size=args.batch_size, progress=sampling_progress(line),
                                              raw_csv=args.raw_csv)
     print(f"wrote {args.patients:,} synthetic patients ({written.rows:,} rows) from run '{folder.name}' to "
-          f"{written.path} in {line.elapsed:.1f} s")
+          f"{written.path} in {line.elapsed:.1f} s; {one_line(RunInfo.read(folder).privacy)}")
     return 0
 
 

@@ -148,7 +148,8 @@ class Schema:
     def from_dict(cls, data: dict) -> "Schema":
         """Build from plain data, rejecting a wrong field with a message that names it."""
         _expect(isinstance(data, dict), "schema", "must be a JSON object with id_column, time_column and variables")
-        _no_unknown(data, {"id_column", "time_column", "variables", "time_mode"}, "schema")
+        # "privacy": a generated file's side-car records its run's privacy (runs/privacy_record.py); not schema
+        _no_unknown(data, {"id_column", "time_column", "variables", "time_mode", "privacy"}, "schema")
         for key in ("id_column", "time_column"):
             _expect(isinstance(data.get(key), str) and data[key] != "", key, "must be a non-empty column name")
         time_mode = data.get("time_mode", "step")

@@ -80,8 +80,8 @@ class TrainConfig:
     # Privacy (docs/privacy.md; hgym_core/gan/memorisation.py and privacy.py).
     memorisation_guard: bool = setting(False, "at each validation also compare synthetic patients with equally many "
                                               "training and holdout patients (DCR share, a permutation test) and "
-                                              "never keep for sampling a generator that memorises (needs "
-                                              "validation_every and a holdout)")
+                                              "never keep for sampling a generator that memorises (works with "
+                                              "validation_every and a holdout; off without them)")
     dp_epsilon: float | None = setting(None, "differential privacy: train the critics with patient-level DP-SGD "
                                              "and stop when this privacy budget epsilon is spent (e.g. 3 or 10); "
                                              "'none' = no formal guarantee")
@@ -136,9 +136,6 @@ class TrainConfig:
         if self.early_stop is not None and self.validation_every is None:
             raise HGymError("Setting 'early_stop' needs 'validation_every' (how often to score the generator); "
                             "set both, e.g. validation_every 50 and early_stop 5.")
-        if self.memorisation_guard and self.validation_every is None:
-            raise HGymError("Setting 'memorisation_guard' checks the generator at each validation; set "
-                            "'validation_every' too (e.g. 50), or turn the guard off.")
         _validate_privacy(self)
         if not (self.holdout == 0 or 0 < self.holdout <= 0.9):
             raise HGymError(f"Setting 'holdout' must be 0 (train on every patient) or a share above 0 and at most "
@@ -173,7 +170,6 @@ DP_OFF = {
     "validation_every": ("validation and the best-generator choice score the generator against training "
                          "patients", None),
     "early_stop": ("early stopping follows that validation score", None),
-    "memorisation_guard": ("the memorisation guard compares with training patients", False),
     "marginal_start": ("the marginal start reads every patient's means", False),
     "max_patients": ("the subset of patients depends on the others' positions in the table", None),
 }
@@ -221,7 +217,8 @@ def private_preset(config: "TrainConfig", changes: dict) -> "TrainConfig":
     differential privacy cannot have turned off where the user did not set it: validation, the
     guard, the marginal start, ... (``DP_OFF``), the correlation loss, PacGAN; auto's epoch ceiling
     becomes ``DP_AUTO_EPOCHS``. What the user set explicitly is kept, so ``validate`` names it."""
-    defaults = {name: off for name, (_, off) in DP_OFF.items()} | {"lambda_corr": 0.0, "pack": 1}
+    defaults = {name: off for name, (_, off) in DP_OFF.items()} | {"lambda_corr": 0.0, "pack": 1,
+                                                                   "memorisation_guard": False}
     if config.epochs == AUTO_EPOCHS:
         defaults["epochs"] = DP_AUTO_EPOCHS
     values = {name: value for name, value in defaults.items() if name not in changes}
@@ -341,7 +338,8 @@ def describe_choice(name: str, config: TrainConfig, data: DataSize | None) -> st
                                         (config.ema_decay is not None, f"averaged generator ({config.ema_decay})"),
                                         (config.validation_every is not None,
                                          f"best generator by validation every {config.validation_every} steps"),
-                                        (config.memorisation_guard, "memorisation guard"),
+                                        (config.memorisation_guard and config.validation_every is not None,
+                                         "memorisation guard"),
                                         (config.dp_epsilon is not None,
                                          f"differential privacy at epsilon {config.dp_epsilon or 0:g}"))
               if flag]

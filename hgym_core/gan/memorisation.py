@@ -208,7 +208,10 @@ def validator_for(encoder: Encoder, cohort: EncodedCohort, config, training: pd.
     for the guard and the run has a holdout; and, when the guard was asked for but cannot run,
     run.json's note saying why."""
     if config.validation_every is None:
-        return None, None
+        why = ("differential privacy is on: validation would read the training patients outside its accounted "
+               "steps" if config.dp_epsilon is not None else "validation is off (validation_every none), so no "
+               "generator is chosen: the last (or averaged) one is sampled, unchecked")
+        return None, ({"on": False, "why": why} if config.memorisation_guard else None)
     if config.memorisation_guard and (holdout is None or training is None or not len(holdout)):
         return (Validator(encoder, cohort, config.seed, config.validation_every, config.early_stop),
                 {"on": False, "why": "the run keeps no holdout (holdout 0), so nothing tells memorisation "

@@ -20,6 +20,7 @@ import plotly.graph_objects as go
 from hgym_core import plots
 from hgym_core.errors import HGymError
 from hgym_core.evaluation.doses import dose_lines
+from hgym_core.runs.privacy_record import summary_rows
 
 REPORT_HTML = "report.html"
 REPORT_JSON = "report.json"
@@ -51,6 +52,7 @@ def render(report, real: pd.DataFrame, synthetic: pd.DataFrame, schema, holdout:
         ("scores", "All scores", _table_html(report.summary())),
         ("notes", "Notes", _notes_html(report)),
         ("doses", "Point masses and held values", _dose_lines_html(report)),
+        ("training-privacy", "Privacy of the training run", _training_privacy_html(report)),
     ]
     include_js = True
     for anchor, heading, makers in figure_sections(real, synthetic, schema, getattr(report, "details", {}) or {},
@@ -210,6 +212,18 @@ def _dose_lines_html(report) -> str:
     lines = dose_lines(getattr(report, "details", {}) or {})
     items = "".join(f"<li>{html.escape(line)}</li>" for variable_lines in lines.values() for line in variable_lines)
     return f"<ul>{items}</ul>" if items else ""
+
+
+def _training_privacy_html(report) -> str:
+    """The run's differential privacy (ε, δ, clip norm, noise multiplier, what was public) and guard,
+    beside this report's DCR share and membership-inference AUC, when the report knows its run
+    (``meta["training_privacy"]``: ``evaluate --run``)."""
+    meta = getattr(report, "meta", None) or {}
+    if "training_privacy" not in meta:
+        return ""
+    rows = summary_rows(meta["training_privacy"], report)
+    body = "".join(f"<tr><th>{html.escape(item)}</th><td>{html.escape(value)}</td></tr>" for item, value in rows)
+    return f"<table><tbody>{body}</tbody></table>"
 
 
 def _definitions_html(report) -> str:
