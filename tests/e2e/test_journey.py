@@ -344,4 +344,5 @@ def test_08_compare_shows_the_privacy_of_a_run_with_a_holdout(second_tab: Page, 
     dcr = tab.get_by_test_id("stPlotlyChart").filter(has_text="Distance to closest record (DCR)")
     expect(dcr).to_be_visible()
     expect(dcr).to_contain_text("to nearest holdout patient")   # both distances: training and holdout
+    assert all(overflow <= 1 for overflow in tab.evaluate(TABLE_OVERFLOW_JS)), "a score table is cut"
     screenshot(tab, "08-compare-privacy")
