@@ -14,6 +14,9 @@ from pages._run_picker import pick_run, trained_runs
 from pages._session import Compare
 
 VERDICT_COLOURS = {"good": "#d1fae5", "fair": "#fef3c7", "poor": "#fee2e2"}
+# Pixels that fit a 1,400 px window's main column with "variables" whole ("3 (1 good, 1 fair, 1 poor)").
+SCORE_WIDTHS = {"group": 95, "score": 230, "variable": 110, "value": 125, "reference": 165, "verdict": 65,
+                "n_variables": 165}
 
 
 def _scores_table(frame, **options) -> None:
@@ -21,8 +24,8 @@ def _scores_table(frame, **options) -> None:
     styled = frame.style.map(lambda verdict: f"background-color: {VERDICT_COLOURS.get(verdict, 'transparent')}",
                              subset=["verdict"])
     st.dataframe(styled, hide_index=True, width="stretch", **options,
-                 column_config={column: st.column_config.Column(label) for column, label in
-                                comparison.SCORE_HEADERS.items() if column in frame.columns})
+                 column_config={column: st.column_config.Column(label, width=SCORE_WIDTHS.get(column)) for column, label
+                                in comparison.SCORE_HEADERS.items() if column in frame.columns})
 
 
 def _choices(runs):

@@ -1,7 +1,9 @@
 """The whole user journey in a real browser, on the built-in HIV cohort, in one tab:
 data → train (live plots, stop, resume) → compare → generate and download → a bad upload;
 then a second user's tab: a table of their own, shorter than the quick preset's 60 steps and
-with empty label cells → train it with the quick preset as it stands → its privacy scores.
+with empty label cells → train it with the quick preset as it stands → train it with the default
+auto preset for a short time budget, from Start to finished, and see it on the Runs page → its
+privacy scores.
 
 The steps run in file order and build on each other (the run trained in step 2 is compared
 and sampled in steps 3 and 4); after a failed step the rest are skipped (marker "journey").
@@ -41,7 +43,8 @@ RUN_NAME = "e2e-tiny"
 COMPARED_PATIENTS = 100
 GENERATED_PATIENTS = 100
 SLOW_RUN_S = 240   # comparing or sampling on a busy 2-core machine
-# The live panel's progress text: "<run> · running · epoch 3/5000 · L=10 · step 17/30000 · ETA … · …"
+# The live panel's progress text: "<run> · running · epoch 3/5,000 · L=10 · step 17/30,000 · ETA … · …"
+# (with a time budget: "… · epoch 3 · L=10 · step 17 · 12 s of its 10 min 00 s budget · ETA … · …")
 PROGRESS = '[data-testid="stMain"] [data-testid="stProgress"]'
 LIVE_TIMEOUT_MS = 90_000
 # What the live panel shows, read in the page: the step of the progress text (when it shows
@@ -49,12 +52,12 @@ LIVE_TIMEOUT_MS = 90_000
 # one path per series, one M/L command per point).
 LIVE_STATE_JS = """([progress, status]) => {
     const bar = document.querySelector(progress);
-    const step = bar && bar.innerText.includes(` · ${status} · `) ? bar.innerText.match(/step (\\d+)\\//) : null;
+    const step = bar && bar.innerText.includes(` · ${status} · `) ? bar.innerText.match(/step ([\\d,]+)/) : null;
     const chart = [...document.querySelectorAll('[data-testid="stMain"] [data-testid="stVegaLiteChart"]')]
         .find(c => c.textContent.includes("D_real and D_fake"));
     const paths = chart ? [...chart.querySelectorAll(".mark-line path")] : [];
     const points = paths.reduce((n, p) => n + ((p.getAttribute("d") || "").match(/[ML]/g) || []).length, 0);
-    return {step: step ? Number(step[1]) : -1, points: points};
+    return {step: step ? Number(step[1].replaceAll(",", "")) : -1, points: points};
 }"""
 
 
@@ -62,7 +65,17 @@ LIVE_STATE_JS = """([progress, status]) => {
 # column with empty cells, which the model learns as a "missing" class.
 SHORT_PATIENTS, SHORT_MONTHS = 120, 24
 SHORT_RUN = "e2e-short"
+BUDGET_RUN = "e2e-budget"
+BUDGET_MINUTES = 0.3   # 18 s: the auto preset ends on its budget, long before its 1,000,000 epochs
+BUDGET = "Time budget in minutes (0 = train every epoch)"
+STARTING = "starting (reading the table, building the model)"
 VEGA_WARNING = "Infinite extent"
+# Text a label cut short with "…" (its text overflows its box), or a table wider than its frame.
+CUT_LABELS_JS = """() => [...document.querySelectorAll('[data-testid="stMain"] [data-testid="stCheckbox"]')]
+    .map(box => box.querySelector('[data-testid="stMarkdownContainer"]'))
+    .filter(label => label && label.scrollWidth > label.clientWidth + 1).map(label => label.innerText)"""
+TABLE_OVERFLOW_JS = """() => [...document.querySelectorAll('[data-testid="stMain"] [data-testid="stDataFrame"] .dvn-scroller')]
+    .map(frame => frame.scrollWidth - frame.clientWidth)"""
 
 
 def short_table() -> bytes:
@@ -112,7 +125,7 @@ def stop_and_wait(page: Page) -> int:
     """Press Stop; wait until the panel shows the run stopped; the step it stopped at."""
     click(page, "Stop")
     expect(page.locator(PROGRESS)).to_contain_text(" · stopped · ", timeout=LIVE_TIMEOUT_MS)
-    step = number_after(r"step (\d+)/", page.locator(PROGRESS).inner_text())
+    step = number_after(r"step ([\d,]+)", page.locator(PROGRESS).inner_text())
     assert step is not None
     return step
 
@@ -141,6 +154,8 @@ def test_02_train_page_runs_live_stops_and_resumes(page: Page, screenshot, conso
     open_page(page, "Train")
     expect(page.get_by_text(f"Training on {COHORT_NAME}")).to_be_visible()
     page.get_by_text("Advanced settings").click()
+    expect(page.get_by_role("checkbox", name="Start at the marginals")).to_be_visible()
+    assert page.evaluate(CUT_LABELS_JS) == [], "checkbox labels cut short"
     for label, value in TINY_SETTINGS.items():
         set_number(page, label, value)
     set_text(page, "Curriculum lengths (empty = automatic)", TINY_CURRICULUM)
@@ -263,15 +278,56 @@ def test_06_a_short_table_with_empty_label_cells_trains_with_the_quick_preset(se
     set_text(tab, "Run name", SHORT_RUN)
     click(tab, "Start training")
     expect(tab.get_by_text(f"Started '{SHORT_RUN}'")).to_be_visible()
-    expect(tab.locator(PROGRESS)).to_contain_text(" · finished · ", timeout=SLOW_RUN_S * 1000)
+    expect(tab.locator(PROGRESS)).to_contain_text(" · finished: all 10 epochs are trained", timeout=SLOW_RUN_S * 1000)
     expect(tab.get_by_role("link", name=f"Compare '{SHORT_RUN}' with the real data")).to_be_visible()
     screenshot(tab, "07-train-short-table")
 
 
-def test_07_compare_shows_the_privacy_of_a_run_with_a_holdout(second_tab: Page, screenshot) -> None:
+def test_07_a_time_budget_run_shows_its_budget_from_start_to_finished(second_tab: Page) -> None:
+    """The auto preset trains for its budget: the progress starts with what it is doing, counts the
+    budget (not the 1,000,000 epochs it never reaches), fills when the budget ends the run and says
+    so; the name field shows the run training; the log stays short; the Runs table fits the window."""
+    tab = second_tab
+    open_page(tab, "Train")
+    choose(tab, "Preset", "auto")
+    field = tab.get_by_role("spinbutton", name=BUDGET, exact=True)
+    field.fill(str(BUDGET_MINUTES))
+    settle(tab, lambda: field.press("Enter"))
+    expect(tab.get_by_text(re.compile(r"^Trains on 96 of 120 patients \(holdout 0\.2: 24 patients\) for its time "
+                                      r"budget of 18 s: as many generator steps as fit, at most [\d,]+ generator "
+                                      r"steps \(1,000,000 epochs × 1 length × \d batch(es)?\)"))).to_be_visible()
+    set_text(tab, "Run name", BUDGET_RUN)
+    click(tab, "Start training")
+    progress = tab.locator(PROGRESS)
+    expect(progress).to_contain_text(STARTING)
+    name = tab.get_by_role("textbox", name="Run name", exact=True)
+    expect(name).to_be_disabled()
+    expect(name).to_have_value(BUDGET_RUN)
+    expect(tab.get_by_text(re.compile(rf"^Saved as .*{BUDGET_RUN}$"))).to_be_visible()
+    expect(progress).to_contain_text(re.compile(r" · running · epoch [\d,]+ · L=24 · step [\d,]+ · \d+ s of its 18 s "
+                                                r"budget · ETA \d+ s · "), timeout=LIVE_TIMEOUT_MS)
+    assert "1,000,000" not in progress.inner_text() and "1000000" not in progress.inner_text()
+    expect(progress).to_contain_text(re.compile(r" · finished: its time budget of 18 s is spent after [\d,]+ steps "
+                                                r"\(epoch [\d,]+"), timeout=SLOW_RUN_S * 1000)
+    expect(progress.get_by_role("progressbar")).to_have_attribute("aria-valuenow", "100")
+    log = tab.get_by_test_id("stExpander").filter(has_text="Event log").get_by_test_id("stCode")
+    lines = log.inner_text().strip().splitlines()
+    assert lines[0].endswith(" started") and lines[-1].endswith(" finished") and len(lines) < 30, lines
+    assert any("training ends: its time budget of 18 s is spent" in line for line in lines)
+    expect(name).to_be_enabled()
+    expect(name).not_to_have_value(BUDGET_RUN)   # a fresh name for the next run
+    expect(tab.get_by_role("link", name=f"Compare '{BUDGET_RUN}' with the real data")).to_be_visible()
+
+    open_page(tab, "Runs")
+    table = tab.get_by_test_id("stDataFrame").first
+    expect(table).to_be_visible()
+    assert all(overflow <= 1 for overflow in tab.evaluate(TABLE_OVERFLOW_JS)), "the runs table is cut"
+
+
+def test_08_compare_shows_the_privacy_of_a_run_with_a_holdout(second_tab: Page, screenshot) -> None:
     tab = second_tab
     open_page(tab, "Compare")
-    expect(tab.get_by_role("combobox", name="Run")).to_have_value(re.compile(rf"^{SHORT_RUN} \(finished"))
+    expect(tab.get_by_role("combobox", name="Run")).to_have_value(re.compile(rf"^{BUDGET_RUN} \(finished"))
     set_number(tab, "Synthetic patients", COMPARED_PATIENTS)
     model_scores = tab.get_by_role("switch", name="Detection and utility scores")
     if model_scores.is_checked():
@@ -288,4 +344,5 @@ def test_07_compare_shows_the_privacy_of_a_run_with_a_holdout(second_tab: Page, 
     dcr = tab.get_by_test_id("stPlotlyChart").filter(has_text="Distance to closest record (DCR)")
     expect(dcr).to_be_visible()
     expect(dcr).to_contain_text("to nearest holdout patient")   # both distances: training and holdout
+    assert all(overflow <= 1 for overflow in tab.evaluate(TABLE_OVERFLOW_JS)), "a score table is cut"
     screenshot(tab, "08-compare-privacy")

@@ -161,9 +161,9 @@ def sidebar(page: Page) -> Locator:
 
 
 def number_after(pattern: str, text: str) -> int | None:
-    """The integer captured by ``pattern`` in ``text`` (e.g. r"step (\\d+)/"), or None."""
+    """The integer captured by ``pattern`` in ``text`` (e.g. r"step ([\\d,]+)"; "1,234" reads 1234), or None."""
     found = re.search(pattern, text)
-    return int(found.group(1)) if found else None
+    return int(found.group(1).replace(",", "")) if found else None
 
 
 def choose(page: Page, label: str, option: str) -> None:
