@@ -15,7 +15,7 @@ cannot be written.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar, Generic, TypeVar
 
 import streamlit as st
@@ -79,8 +79,9 @@ class Message:
     kind: str                # st.success, st.error, st.warning or st.info
     text: str                # Markdown: whatever came from a file went through _format.plain
     where: str = ""          # the part of the page it belongs under ("" = the page's one place)
-    job: int | None = None   # shown only while the job with this id trains
+    job: int | None = None   # after its first showing, shown only while the job with this id trains
     once: bool = False       # shown on the next run only
+    shown: bool = False      # drawn at least once: a stop that ends the job at once still says it was asked
 
 
 class Flash:
@@ -99,10 +100,12 @@ class Flash:
         message = self.slot.get()
         if message is None or message.where != where:
             return
-        if message.job is not None and (active_job is None or id(active_job) != message.job):
+        if message.shown and message.job is not None and (active_job is None or id(active_job) != message.job):
             return
         if message.once:
             self.clear()
+        else:
+            self.slot.set(replace(message, shown=True))
         getattr(st, message.kind)(message.text)
 
 

@@ -10,7 +10,7 @@ import pytest
 from hgym_core.cli.train import progress_line
 from hgym_core.data.schema import Schema
 from hgym_core.evaluation import EvaluationSettings, evaluate
-from hgym_core.evaluation.html_report import render
+from hgym_core.reports.html_report import render
 from hgym_core.gan.events import privacy_words
 from hgym_core.runs.info import RunInfo
 from hgym_core.runs.jobs import JobSnapshot
