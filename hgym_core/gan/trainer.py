@@ -246,6 +246,8 @@ class Trainer:
         """
         hooks = hooks or Hooks()
         self._mark_running()
+        if self.private is not None:
+            hooks.log(self.private.plan_words())
         try:
             status = self._loop(list(hooks.callbacks), hooks.stop_event, hooks.log)
             self._save(status, hooks.log)
