@@ -87,3 +87,17 @@ def test_the_generate_pages_schema_json_carries_the_privacy_of_its_run(folders, 
     assert not at.exception, [e.value for e in at.exception]
     side = json.loads(at.session_state[Generate.result.key]["schema"])
     assert side["privacy"]["differential_privacy"] == {"on": False, "meaning": "no formal privacy guarantee"}
+
+
+def test_the_train_forms_epsilon_names_what_dp_turns_off_then_the_bounds_it_needs(folders):
+    from pages._session import Train
+    from tests.test_pages_train import start_problems
+
+    at = open_app("train")
+    at.number_input(key=Train.setting("dp_epsilon").key).set_value(3.0).run()
+    problems = start_problems(at)
+    assert "Differential privacy" in problems and "validation" in problems and "marginal" in problems
+    assert at.button(key=Train.start_button.key).disabled
+    at.number_input(key=Train.setting("validation_every").key).set_value(0)
+    at.checkbox(key=Train.setting("marginal_start").key).uncheck().run()
+    assert "type 'min' and 'max'" in start_problems(at)   # the built-in cohort's schema has no bounds typed

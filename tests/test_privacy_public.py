@@ -91,6 +91,14 @@ def test_dp_needs_public_bounds_and_says_which_before_a_run_starts():
         service.plan(table, irregular, dp_config())
 
 
+def test_the_public_longest_length_may_exceed_every_patients():
+    table = ragged_table(20)   # 3 to 6 steps
+    config = dp_config(epochs=1, curriculum=(9,))
+    service.plan(table, bounded_schema(table), config)   # no "longest patient has 6 steps" under DP
+    synthesizer = Synthesizer(bounded_schema(table), config).fit(table)
+    assert synthesizer.encoder.max_length == 9 and synthesizer.sample(5)["t"].max() <= 8
+
+
 def test_dp_refuses_in_one_message_what_reads_patients_outside_its_steps():
     with pytest.raises(HGymError) as refused:
         TrainConfig(dp_epsilon=3.0, validation_every=50, marginal_start=True, lambda_corr=10.0,

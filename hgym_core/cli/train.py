@@ -154,7 +154,12 @@ def run(args: argparse.Namespace) -> int:
                                                             seed=changes.get("seed", 0)))
         config = preset(name, size, changes.get("time_budget"))
         if changes.get("dp_epsilon") is not None:   # what DP cannot have is turned off unless asked for
-            config = private_preset(config, changes)
+            chosen, config = config, private_preset(config, changes)
+            turned = [f"{name} {getattr(config, name)}" for name in dataclasses.asdict(config)
+                      if name not in changes and getattr(config, name) != getattr(chosen, name)]
+            if turned:
+                print(f"differential privacy: {', '.join(turned)} (what reads the training patients outside its "
+                      "private steps is off; epochs are the steps its noise is planned for)")
         else:
             config = config.replace(**changes)
         print(describe_choice(name, config, size))

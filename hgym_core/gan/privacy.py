@@ -297,6 +297,12 @@ class PrivateCritic:
                 "steps": self.steps, "accountant": ACCOUNTANT_WORDS, "sampling": "Poisson, per critic step",
                 "unit": "patient", "covers": COVERS, "public": public, "not_covered": list(NOT_COVERED)}
 
+    def plan_words(self) -> str:
+        plan = self.plan
+        return (f"differential privacy: epsilon {plan.epsilon:g} at delta {plan.delta:.2g} over {plan.planned_steps:,} "
+                f"private critic steps (Poisson rate {plan.sample_rate:.3g}), noise multiplier {plan.noise_multiplier:.4g}, "
+                f"clip norm {plan.clip:g}; {self.epsilon():.3f} spent so far")
+
     def end_words(self) -> str:
         return (f"its privacy budget (epsilon {self.plan.epsilon:g} at delta {self.plan.delta:.2g}) is spent: "
                 f"epsilon {self.epsilon():.3f} after {self.steps:,} private critic steps")

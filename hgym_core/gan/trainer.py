@@ -248,6 +248,8 @@ class Trainer:
         hooks = hooks or Hooks()
         self._mark_running()
         self._start_clock()
+        if self.private is not None:
+            hooks.log(self.private.plan_words())
         try:
             status = self._loop(list(hooks.callbacks), hooks.stop_event, hooks.log)
             if status == "finished" and self.position.epoch >= self.config.epochs:

@@ -75,7 +75,7 @@ def plan(table: pd.DataFrame, schema: Schema, config: TrainConfig) -> tuple[Pati
     counts, longest = training_side(table, schema, config)
     if config.dp_epsilon is not None:   # the public bounds differential privacy needs, before any job starts
         check_public_schema(schema, config)
-    if config.curriculum and max(config.curriculum) > longest:
+    elif config.curriculum and max(config.curriculum) > longest:   # under DP: a public bound, patients may be shorter
         raise HGymError(f"Setting 'curriculum' asks for length {max(config.curriculum)}, but the longest patient "
                         f"trained on has {longest} time steps; use lengths up to {longest}, or leave the "
                         "curriculum empty for the automatic one.")
