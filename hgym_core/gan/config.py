@@ -55,6 +55,10 @@ class TrainConfig:
                                   "whole sequence (as DoppelGANger): many times faster")
     marginal_start: bool = setting(False, "start the generator at the data's marginals (its output biases set to "
                                           "each category's log share and each number's mean) instead of at random")
+    held_in_generator: bool = setting(False, "the generator carries a held number forward itself (value = changed x "
+                                             "new + (1 - changed) x previous, the flag set as the encoding sets it "
+                                             "next to empty cells), so the critic sees held values in real and "
+                                             "synthetic rows alike")
     pack: int = setting(1, "PacGAN: the critic judges this many patients at once, so it sees a generator that "
                            "makes the same patient again and again (needs critic 'mlp'); 1 = one at a time")
     ema_decay: float | None = setting(None, "sample from an exponential moving average of the generator's weights "

@@ -1,0 +1,117 @@
+"""Numbers as a ward records them (issue 22): a held dose holds as often as the real one.
+
+The tests pin the mechanism (gan/values.py) on toy tables built like the benchmark's misses.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from hgym_core.data.encoding import Encoder, changed_channel, missing_channel
+from hgym_core.data.schema import Schema
+from hgym_core.gan.config import TrainConfig
+from hgym_core.gan.models import build_generator
+from hgym_core.gan.trainer import feature_means
+from hgym_core.gan.values import ValueStructure, own_change_rates
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+def infusion_table(n_patients: int = 64, seed: int = 0) -> pd.DataFrame:
+    """An infusion rate held until changed, exactly 0 (off) in about 70% of rows, a continuous rate
+    when on; 6 to 14 rows per patient, a static age, a vital sign in every row."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for patient in range(n_patients):
+        age, rate = round(float(rng.uniform(20, 90))), 0.0
+        for hour in range(int(rng.integers(6, 15))):
+            if hour == 0 or rng.random() < 0.3:
+                rate = 0.0 if rng.random() < 0.7 else round(float(rng.lognormal(1.5, 0.5)), 1)
+            rows.append((patient, hour, age, rate, round(float(rng.normal(70, 10)))))
+    return pd.DataFrame(rows, columns=["id", "hour", "age", "rate", "map"])
+
+
+def dosing_table(n_patients: int = 64, seed: int = 0) -> pd.DataFrame:
+    """A dose held in about 90% of consecutive dosed rows, with concentration rows between them (dose
+    empty there), as in phenobarb and quinidine; 6 to 14 rows per patient, a static weight."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for patient in range(n_patients):
+        weight, dose = round(float(rng.uniform(40, 120))), round(float(rng.uniform(50, 300)))
+        for hour in range(int(rng.integers(6, 15))):
+            if hour and rng.random() < 0.3:
+                rows.append((patient, hour, weight, np.nan, round(float(rng.lognormal(1.0, 0.4)), 1)))
+                continue
+            if hour and rng.random() < 0.1:
+                dose = round(float(rng.uniform(50, 300)))
+            rows.append((patient, hour, weight, dose, np.nan))
+    return pd.DataFrame(rows, columns=["id", "hour", "weight", "dose", "conc"])
+
+
+def encoded(table: pd.DataFrame):
+    schema = Schema.infer(table)
+    encoder = Encoder.fit(table, schema, length_block=True)
+    return schema, encoder, encoder.encode(table)
+
+
+# ---- the mechanisms ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("make", [infusion_table, dosing_table])
+def test_the_structure_is_the_identity_on_real_encodings(make):
+    """The hold writes what the encoding already holds: the critic's real side needs no such step."""
+    _, encoder, cohort = encoded(make())
+    structure = ValueStructure(encoder)
+    assert len(structure.flag)
+    x = cohort.padded()
+    present = torch.arange(x.shape[1])[None, :] < cohort.lengths[:, None]
+    torch.testing.assert_close(structure(x)[present], x[present], rtol=0, atol=0)
+
+
+def test_the_hold_carries_the_value_forward_and_the_flag_follows_the_encodings_rule():
+    _, encoder, _ = encoded(dosing_table())
+    structure = ValueStructure(encoder)
+    spans = {s.name: s for s in encoder.spans}
+    dose, missing, changed = spans["dose"].start, spans[missing_channel("dose")], spans[changed_channel("dose")]
+    x = torch.zeros(1, 5, encoder.n_features)
+    x[0, :, dose] = torch.tensor([0.2, 0.9, 0.5, 0.7, 0.3])
+    x[0, :, missing.start] = torch.tensor([1.0, 1.0, 0.0, 1.0, 1.0])       # row 2 empty
+    x[0, :, missing.start + 1] = 1 - x[0, :, missing.start]
+    x[0, :, changed.start + 1] = torch.tensor([0.0, 0.0, 0.0, 0.0, 1.0])   # the generator's own flags
+    x[0, :, changed.start] = 1 - x[0, :, changed.start + 1]
+    out = structure(x)[0]
+    # first row new; row 1 holds; rows 2 and 3 turn empty and filled: changes; row 4 changes itself
+    assert out[:, changed.start + 1].tolist() == [1.0, 0.0, 1.0, 1.0, 1.0]
+    torch.testing.assert_close(out[:, dose], torch.tensor([0.2, 0.2, 0.5, 0.7, 0.3]))
+
+
+def test_the_hold_is_differentiable_in_the_flag_and_the_values():
+    _, encoder, _ = encoded(dosing_table())
+    structure = ValueStructure(encoder)
+    x = torch.rand(3, 6, encoder.n_features, requires_grad=True)
+    structure(x).sum().backward()
+    spans = {s.name: s for s in encoder.spans}
+    assert x.grad[:, :, spans[changed_channel("dose")].start + 1].abs().sum() > 0
+    assert x.grad[:, :, spans["dose"].start].abs().sum() > 0
+
+
+def test_the_generator_writes_the_structure_only_when_asked():
+    table = dosing_table(16)
+    _, encoder, _ = encoded(table)
+    assert build_generator(encoder.spans, TrainConfig(static_head=True), encoder).structure is None
+    config = TrainConfig(static_head=True, held_in_generator=True)
+    generator = build_generator(encoder.spans, config, encoder)
+    assert isinstance(generator.structure, ValueStructure)
+    assert not any("structure" in k for k in generator.state_dict())   # nothing new in a checkpoint
+
+
+def test_the_flag_starts_at_the_rate_of_real_dose_changes():
+    """A first row and every empty-to-filled row is a change by definition; the generator's own flag
+    rules only between two filled rows, so its marginal start is the rate there (about 10%)."""
+    _, encoder, cohort = encoded(dosing_table())
+    span = encoder._span[changed_channel("dose")]
+    means = feature_means(cohort, encoder.static_spans)
+    own = own_change_rates(means, encoder, cohort)
+    assert means[span.start + 1] > 0.3 and 0.05 < own[span.start + 1] < 0.16
