@@ -21,7 +21,7 @@ from pages._session import Slot, Train
 # Shown at once; the rest sit in the "Advanced settings" expander.
 BASIC = ("time_budget", "epochs", "max_patients", "holdout", "batch_size", "seed", "device")
 ADVANCED = ("hidden_dim", "latent_dim", "n_critic", "lambda_gp", "lambda_corr", "lr", "betas", "curriculum",
-            "corr_cap", "critic", "pack", "marginal_start", "held_in_generator", "static_head", "static_weight", "gumbel_tau", "ema_decay", "present_rows_only",
+            "corr_cap", "critic", "pack", "marginal_start", "spread_start", "held_in_generator", "static_head", "static_weight", "gumbel_tau", "ema_decay", "present_rows_only",
             "validation_every",
             "early_stop", "cpu_threads", "checkpoint_every")
 LABELS = {
@@ -34,7 +34,7 @@ LABELS = {
     "cpu_threads": "CPU threads (0 = torch's default)", "checkpoint_every": "Checkpoint every N epochs",
     "time_budget": "Time budget in minutes (0 = train every epoch)", "static_head": "Static head (once per patient)",
     "static_weight": "Static critic weight", "critic": "Critic", "pack": "Patients per critic input (PacGAN)",
-    "marginal_start": "Start the generator at the marginals",
+    "marginal_start": "Start the generator at the marginals", "spread_start": "Start numbers at the real spread",
     "held_in_generator": "Carry held values forward in the generator", "ema_decay": "Averaged generator decay (0 = off)", "gumbel_tau": "Gumbel-softmax temperature (0 = softmax)",
     "present_rows_only": "Hide rows after a patient's end", "validation_every": "Validate every N steps (0 = off)",
     "early_stop": "Stop after N validations without gain (0 = never)",
@@ -44,7 +44,7 @@ OPTIONAL_INTEGERS = ("max_patients", "cpu_threads", "validation_every", "early_s
 FLOATS = {"lambda_gp": "%.2f", "lambda_corr": "%.2f", "lr": "%.1e", "holdout": "%.2f", "static_weight": "%.2f"}
 OPTIONAL_FLOATS = {"gumbel_tau": "%.2f", "time_budget": "%.1f", "ema_decay": "%.3f"}   # 0 in the widget means None
 FLOAT_STEPS = {"lr": 1e-4, "holdout": 0.05, "gumbel_tau": 0.05, "ema_decay": 0.01}   # the others step by 1
-CHECKBOXES = ("corr_cap", "marginal_start", "held_in_generator", "static_head", "present_rows_only")
+CHECKBOXES = ("corr_cap", "marginal_start", "spread_start", "held_in_generator", "static_head", "present_rows_only")
 SECONDS_PER_UNIT = {"time_budget": 60.0}   # the widget shows minutes, the setting holds seconds
 FLOAT_MAX = {"holdout": 0.9, "ema_decay": 0.999}
 # The settings a preset fits to the data (see fit_to_data).

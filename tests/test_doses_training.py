@@ -1,6 +1,8 @@
-"""Numbers as a ward records them (issue 22): a held dose holds as often as the real one.
+"""Numbers as a ward records them (issue 22): static numbers keep their spread, a held dose holds
+as often as the real one.
 
-The tests pin the mechanism (gan/values.py) on toy tables built like the benchmark's misses.
+The tests pin the mechanisms (gan/spread.py, gan/values.py) on toy tables built like the
+benchmark's misses.
 """
 
 from __future__ import annotations
@@ -12,12 +14,24 @@ import torch
 
 from hgym_core.data.encoding import Encoder, changed_channel, missing_channel
 from hgym_core.data.schema import Schema
-from hgym_core.gan.config import TrainConfig
+from hgym_core.gan.config import TrainConfig, preset
 from hgym_core.gan.models import build_generator
+from hgym_core.gan.spread import continuous_codes, start_at_spread
 from hgym_core.gan.trainer import feature_means
 from hgym_core.gan.values import ValueStructure, own_change_rates
+from hgym_core.runs.service import data_size
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+def weight_table(n_patients: int = 64, seed: int = 0) -> pd.DataFrame:
+    """A static birth weight spread from 0.6 to 3.6 kg (as phenobarb's), 4 to 8 visits, one lab."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for patient in range(n_patients):
+        weight = round(float(rng.uniform(0.6, 3.6)), 1)
+        rows += [(patient, visit, weight, round(float(rng.normal(20, 5)), 1)) for visit in range(int(rng.integers(4, 9)))]
+    return pd.DataFrame(rows, columns=["id", "visit", "weight", "lab"])
 
 
 def infusion_table(n_patients: int = 64, seed: int = 0) -> pd.DataFrame:
@@ -55,6 +69,13 @@ def encoded(table: pd.DataFrame):
     schema = Schema.infer(table)
     encoder = Encoder.fit(table, schema, length_block=True)
     return schema, encoder, encoder.encode(table)
+
+
+def auto_config(table: pd.DataFrame, schema: Schema, epochs: int, seed: int = 1) -> TrainConfig:
+    """The auto preset as a user gets it, trained for a fixed number of epochs (not seconds) with
+    narrow networks and no validation, so the test is short and the same on any machine."""
+    return preset("auto", data_size(table, schema, TrainConfig(holdout=0.0))).replace(
+        epochs=epochs, time_budget=None, validation_every=None, hidden_dim=32, holdout=0.0, seed=seed)
 
 
 # ---- the mechanisms ----------------------------------------------------------------------------
@@ -115,3 +136,28 @@ def test_the_flag_starts_at_the_rate_of_real_dose_changes():
     means = feature_means(cohort, encoder.static_spans)
     own = own_change_rates(means, encoder, cohort)
     assert means[span.start + 1] > 0.3 and 0.05 < own[span.start + 1] < 0.16
+
+
+def test_spread_start_starts_a_static_number_at_its_real_spread_and_leaves_the_blocks_alone():
+    table = weight_table()
+    schema, encoder, cohort = encoded(table)
+    config = auto_config(table, schema, epochs=1)
+    weight = encoder._span["weight"]
+    real = continuous_codes(encoder, cohort, weight)
+    shares = []
+    for spread in (False, True):
+        torch.manual_seed(0)
+        generator = build_generator(encoder.spans, config, encoder)
+        generator.start_at_marginals(feature_means(cohort, encoder.static_spans))
+        if spread:
+            start_at_spread(generator, encoder, cohort, seed=0)
+        with torch.no_grad():
+            x = generator.generate(2000, encoder.max_length, torch.Generator().manual_seed(1))
+        codes = x[:, 0, weight.start].double()
+        length = encoder._span["__length__"]
+        shares.append(x[:, 0, length.start:length.end].argmax(-1).bincount(minlength=length.n_classes) / 2000)
+        if spread:
+            assert abs(codes.std() / real.std() - 1) < 0.2 and abs(codes.mean() - real.mean()) < 0.05
+        else:
+            assert codes.std() < 0.1 * real.std()   # the measured cause: an untrained net's point mass
+    assert (shares[0] - shares[1]).abs().max() < 0.05

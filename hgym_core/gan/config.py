@@ -55,6 +55,10 @@ class TrainConfig:
                                   "whole sequence (as DoppelGANger): many times faster")
     marginal_start: bool = setting(False, "start the generator at the data's marginals (its output biases set to "
                                           "each category's log share and each number's mean) instead of at random")
+    spread_start: bool = setting(False, "start each number the generator writes at the real one's spread (its "
+                                        "hidden layers rescaled to unit variance over its noise, each number's "
+                                        "output to the real codes' mean and SD) instead of at an untrained "
+                                        "network's near point mass, which training hardly widens")
     held_in_generator: bool = setting(False, "the generator carries a held number forward itself (value = changed x "
                                              "new + (1 - changed) x previous, the flag set as the encoding sets it "
                                              "next to empty cells), so the critic sees held values in real and "

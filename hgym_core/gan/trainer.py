@@ -34,6 +34,7 @@ from hgym_core.errors import HGymError, user_message
 from hgym_core.gan.events import LOSS_COLUMNS, TrainEvent
 from hgym_core.gan.models import build_critic, build_generator
 from hgym_core.gan.validation import Validator
+from hgym_core.gan.spread import start_at_spread
 from hgym_core.gan.values import own_change_rates
 from hgym_core.gan.wgan import Padding, real_correlation, train_iteration
 
@@ -134,6 +135,8 @@ class Trainer:
             if config.held_in_generator:
                 means = own_change_rates(means, encoder, self.cohort)
             self.generator.start_at_marginals(means.to(self.device))
+        if config.spread_start:
+            start_at_spread(self.generator, encoder, self.cohort, config.seed)
         # The averaged generator, when asked for: updated after every generator step, sampled from.
         self.average = None if config.ema_decay is None else copy.deepcopy(self.generator).requires_grad_(False)
         self.padding = Padding.of(encoder.spans) if config.present_rows_only else None
