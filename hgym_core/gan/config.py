@@ -229,7 +229,8 @@ def auto_config(data: DataSize | None, time_budget: float) -> TrainConfig:
     head, padding hidden from the critic, an averaged generator, Adam β1 0.5 (as DoppelGANger),
     the best generator by validation kept for sampling, no correlation loss, Gumbel-softmax blocks
     at τ 0.2 (as CTGAN: a plain softmax drifted to each block's commonest class, lengths above
-    all) and two critic steps per generator step. Batches grow with the cohort (a quarter of it,
+    all), two critic steps per generator step, numbers started at the real spread and held values
+    carried forward by the generator (docs/doses.md). Batches grow with the cohort (a quarter of it,
     16 to 128 patients; ``preset`` shrinks them to fewer), so a small table still gets many steps;
     the curriculum is the full length only (short tables gain nothing from shorter stages).
     """
@@ -238,7 +239,7 @@ def auto_config(data: DataSize | None, time_budget: float) -> TrainConfig:
     longest = data.longest if data is not None else None
     return TrainConfig(
         epochs=AUTO_EPOCHS, batch_size=batch, hidden_dim=64, latent_dim=32, betas=(0.5, 0.9), lambda_corr=0.0,
-        critic="mlp", n_critic=2, gumbel_tau=0.2, marginal_start=True,
+        critic="mlp", n_critic=2, gumbel_tau=0.2, marginal_start=True, spread_start=True, held_in_generator=True,
         curriculum=None if longest is None else (longest,), static_head=data is None or data.static,
         present_rows_only=True,
         ema_decay=0.99, time_budget=time_budget, validation_every=AUTO_VALIDATION_EVERY)
@@ -260,6 +261,8 @@ def describe_choice(name: str, config: TrainConfig, data: DataSize | None) -> st
                                         (config.gumbel_tau is not None, f"Gumbel-softmax at {config.gumbel_tau}"),
                                         (config.present_rows_only, "padding hidden from the critic"),
                                         (config.marginal_start, "generator started at the marginals"),
+                                        (config.spread_start, "numbers started at the real spread"),
+                                        (config.held_in_generator, "held values carried forward by the generator"),
                                         (config.ema_decay is not None, f"averaged generator ({config.ema_decay})"),
                                         (config.validation_every is not None,
                                          f"best generator by validation every {config.validation_every} steps"))
