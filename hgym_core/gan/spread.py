@@ -156,12 +156,11 @@ def start_at_spread(generator: nn.Module, encoder: Encoder, cohort: EncodedCohor
        reaches the output at full size instead of shrinking at every layer.
     2. Each number's output row is then scaled and shifted so it writes the mean and SD of the
        real codes (of its continuous rows; over patients for a static one), as a logit-normal.
-    Static parts first: the sequence part of a static-head generator reads them."""
-    structure, generator.structure = generator.structure, None   # the numbers as the layers write them
-    try:
-        _start_at_spread(generator, encoder, cohort, seed)
-    finally:
-        generator.structure = structure
+    Static parts first: the sequence part of a static-head generator reads them. The numbers are
+    fitted as the critic sees them: a held number (``held_in_generator``) as carried forward from
+    its last change, which at the start is mostly a patient's first row, whose spread differs from
+    the rows' pooled one (the two LSTM directions see different parts of the noise there)."""
+    _start_at_spread(generator, encoder, cohort, seed)
 
 
 def _start_at_spread(generator: nn.Module, encoder: Encoder, cohort: EncodedCohort, seed: int) -> None:
