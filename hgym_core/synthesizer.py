@@ -259,7 +259,7 @@ class Synthesizer:
             config = config.replace(device=device)
         synthesizer = cls(Schema.from_dict(info.schema), config)
         encoder = Encoder.from_dict(info.encoder)
-        generator = build_generator(encoder.spans, config)
+        generator = build_generator(encoder.spans, config, encoder)
         _load_weights(run, lambda state: generator.load_state_dict(sampling_weights(state)))
         synthesizer.encoder, synthesizer.generator = encoder, generator.to(resolve_device(config.device))
         synthesizer.run, synthesizer.status = run, effective_status(run, info)

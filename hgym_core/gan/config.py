@@ -58,6 +58,14 @@ class TrainConfig:
                                   "whole sequence (as DoppelGANger): many times faster")
     marginal_start: bool = setting(False, "start the generator at the data's marginals (its output biases set to "
                                           "each category's log share and each number's mean) instead of at random")
+    spread_start: bool = setting(False, "start each number the generator writes at the real one's spread (its "
+                                        "hidden layers rescaled to unit variance over its noise, each number's "
+                                        "output to the real codes' mean and SD) instead of at an untrained "
+                                        "network's near point mass, which training hardly widens")
+    held_in_generator: bool = setting(False, "the generator carries a held number forward itself (value = changed x "
+                                             "new + (1 - changed) x previous, the flag set as the encoding sets it "
+                                             "next to empty cells), so the critic sees held values in real and "
+                                             "synthetic rows alike")
     pack: int = setting(1, "PacGAN: the critic judges this many patients at once, so it sees a generator that "
                            "makes the same patient again and again (needs critic 'mlp'); 1 = one at a time")
     ema_decay: float | None = setting(None, "sample from an exponential moving average of the generator's weights "
@@ -304,7 +312,8 @@ def auto_config(data: DataSize | None, time_budget: float) -> TrainConfig:
     head, padding hidden from the critic, an averaged generator, Adam β1 0.5 (as DoppelGANger),
     the best generator by validation kept for sampling, no correlation loss, Gumbel-softmax blocks
     at τ 0.2 (as CTGAN: a plain softmax drifted to each block's commonest class, lengths above
-    all) and two critic steps per generator step. Batches grow with the cohort (a quarter of it,
+    all), two critic steps per generator step, numbers started at the real spread and held values
+    carried forward by the generator (docs/doses.md). Batches grow with the cohort (a quarter of it,
     16 to 128 patients; ``preset`` shrinks them to fewer), so a small table still gets many steps;
     the curriculum is the full length only (short tables gain nothing from shorter stages).
     """
@@ -313,7 +322,7 @@ def auto_config(data: DataSize | None, time_budget: float) -> TrainConfig:
     longest = data.longest if data is not None else None
     return TrainConfig(
         epochs=AUTO_EPOCHS, batch_size=batch, hidden_dim=64, latent_dim=32, betas=(0.5, 0.9), lambda_corr=0.0,
-        critic="mlp", n_critic=2, gumbel_tau=0.2, marginal_start=True,
+        critic="mlp", n_critic=2, gumbel_tau=0.2, marginal_start=True, spread_start=True, held_in_generator=True,
         curriculum=None if longest is None else (longest,), static_head=data is None or data.static,
         present_rows_only=True,
         ema_decay=0.99, time_budget=time_budget, validation_every=AUTO_VALIDATION_EVERY, memorisation_guard=True)
@@ -335,6 +344,8 @@ def describe_choice(name: str, config: TrainConfig, data: DataSize | None) -> st
                                         (config.gumbel_tau is not None, f"Gumbel-softmax at {config.gumbel_tau}"),
                                         (config.present_rows_only, "padding hidden from the critic"),
                                         (config.marginal_start, "generator started at the marginals"),
+                                        (config.spread_start, "numbers started at the real spread"),
+                                        (config.held_in_generator, "held values carried forward by the generator"),
                                         (config.ema_decay is not None, f"averaged generator ({config.ema_decay})"),
                                         (config.validation_every is not None,
                                          f"best generator by validation every {config.validation_every} steps"),

@@ -28,6 +28,7 @@ from torch import Tensor, nn
 
 from hgym_core.data.encoding import LENGTH, PRESENT, Span
 from hgym_core.errors import HGymError
+from hgym_core.gan.values import ValueStructure
 
 
 LEAKY_SLOPE = 0.1
@@ -112,11 +113,12 @@ class Generator(nn.Module):
     """
 
     def __init__(self, spans: Sequence[Span], latent_dim: int = 128, hidden_dim: int = 128,
-                 gumbel_tau: float | None = None):
+                 gumbel_tau: float | None = None, structure: nn.Module | None = None):
         super().__init__()
         self.spans = list(spans)
         self.latent_dim = latent_dim
         self.gumbel_tau = gumbel_tau
+        self.structure = structure   # gan/values.py: a mode's gate and a held value's hold, or None
         self.lstm = nn.LSTM(latent_dim, hidden_dim, batch_first=True, bidirectional=True)
         self.linear1 = nn.Linear(2 * hidden_dim, hidden_dim)
         self.linear2 = nn.Linear(hidden_dim, hidden_dim)
@@ -141,7 +143,8 @@ class Generator(nn.Module):
         h, _ = self.lstm(z)
         h = F.leaky_relu(self.linear1(h), LEAKY_SLOPE)
         h = F.leaky_relu(self.linear2(h), LEAKY_SLOPE)
-        return self.head(self.linear3(h), gumbel)
+        out = self.head(self.linear3(h), gumbel)
+        return out if self.structure is None else self.structure(out)
 
 
 def bidirectional_lstm_final_states(x: Tensor, lstm: nn.LSTM) -> Tensor:
@@ -231,10 +234,11 @@ class StaticHeadGenerator(nn.Module):
     """
 
     def __init__(self, spans: Sequence[Span], latent_dim: int = 128, hidden_dim: int = 128,
-                 gumbel_tau: float | None = None):
+                 gumbel_tau: float | None = None, structure: nn.Module | None = None):
         super().__init__()
         self.spans = list(spans)
         self.n_features = check_spans(spans)
+        self.structure = structure   # gan/values.py: a mode's gate and a held value's hold, or None
         self.latent_dim = latent_dim
         self.gumbel_tau = gumbel_tau
         static = [s for s in spans if s.static]
@@ -309,7 +313,8 @@ class StaticHeadGenerator(nn.Module):
             rows = self.patient_lengths(static.detach())
             present = (torch.arange(length, device=rows.device)[None, :] < rows[:, None]).to(static.dtype)
             parts.append(torch.stack([1.0 - present, present], dim=-1))
-        return torch.cat(parts, dim=-1).index_select(-1, self.inverse_order)
+        out = torch.cat(parts, dim=-1).index_select(-1, self.inverse_order)
+        return out if self.structure is None else self.structure(out)
 
 
 class StaticCritic(nn.Module):
@@ -331,11 +336,13 @@ class StaticCritic(nn.Module):
         return self.net(static).squeeze(-1)
 
 
-def build_generator(spans: Sequence[Span], config) -> nn.Module:
-    """The generator ``config`` (a TrainConfig) asks for: Health Gym's, or the static-head one."""
+def build_generator(spans: Sequence[Span], config, encoder=None) -> nn.Module:
+    """The generator ``config`` (a TrainConfig) asks for: Health Gym's, or the static-head one; with
+    ``encoder`` (the fitted one) it writes the dose structure the config asks for (gan/values.py)."""
+    structure = ValueStructure.of(encoder, config)
     if config.static_head:
-        return StaticHeadGenerator(spans, config.latent_dim, config.hidden_dim, config.gumbel_tau)
-    return Generator(spans, config.latent_dim, config.hidden_dim, config.gumbel_tau)
+        return StaticHeadGenerator(spans, config.latent_dim, config.hidden_dim, config.gumbel_tau, structure)
+    return Generator(spans, config.latent_dim, config.hidden_dim, config.gumbel_tau, structure)
 
 
 class Critic(nn.Module):

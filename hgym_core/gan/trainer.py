@@ -37,6 +37,8 @@ from hgym_core.gan.events import LOSS_COLUMNS, TRAINING_ENDS, TrainEvent
 from hgym_core.gan.memorisation import GuardedValidator, validator_for
 from hgym_core.gan.models import build_critic, build_generator
 from hgym_core.gan.privacy import PrivateCritic
+from hgym_core.gan.spread import start_at_spread
+from hgym_core.gan.values import own_change_rates
 from hgym_core.gan.wgan import Padding, real_correlation, train_iteration
 
 CHECKPOINT_FORMAT = 1
@@ -132,10 +134,15 @@ class Trainer:
         # (the dashboard's other threads share it).
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(config.seed)
-            self.generator = build_generator(encoder.spans, config).to(self.device)
+            self.generator = build_generator(encoder.spans, config, encoder).to(self.device)
             self.critic = build_critic(encoder.spans, config, longest).to(self.device)
         if config.marginal_start:
-            self.generator.start_at_marginals(feature_means(self.cohort, encoder.static_spans).to(self.device))
+            means = feature_means(self.cohort, encoder.static_spans)
+            if config.held_in_generator:
+                means = own_change_rates(means, encoder, self.cohort)
+            self.generator.start_at_marginals(means.to(self.device))
+        if config.spread_start:
+            start_at_spread(self.generator, encoder, self.cohort, config.seed)
         # The averaged generator, when asked for: updated after every generator step, sampled from.
         self.average = None if config.ema_decay is None else copy.deepcopy(self.generator).requires_grad_(False)
         self.padding = Padding.of(encoder.spans) if config.present_rows_only else None
