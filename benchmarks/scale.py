@@ -2,15 +2,19 @@
 
 Run: .venv/bin/python benchmarks/scale.py [--patients 1000 10000 100000] [--budget 60] [--threads 2]
                                          [--longest 250] [--quality] [--preset auto] [--work DIR]
+                                         [--cohort long-tailed|built-in]
 
 For each size it writes the long-tailed built-in cohort (``demo --follow-up varying``: 1 to 250
 months a patient, median 9; ``--longest`` cuts every patient there, for a series against the
-longest patient at about fixed rows) with its published schema, trains it with every default of
+longest patient at about fixed rows), or with ``--cohort built-in`` the dashboard's own cohort
+(every patient 60 months; ``--patients 8916 --budget 600`` is what ``make run`` trains), with
+its published schema, trains it with every default of
 ``--preset`` under a ``--budget`` time budget (``python -m hgym_core train``, its own process, so
 its peak memory is its own), samples as many patients as it has (``sample``), and prints one row:
 patients, rows, longest, generator steps, steps/s, training wall clock, peak memory of training
-and of sampling. ``--quality`` adds the scores of ``evaluate --run`` (the run's own holdout) and
-the synthetic table's rows per patient (median, 99th percentile) next to the real ones.
+and of sampling. ``--quality`` adds the scores of ``evaluate --run`` (the run's own holdout), one line each as
+the quality benchmark aggregates them (value / real-vs-holdout reference, with the largest
+category-share gap), and the synthetic table's rows per patient (median, 99th percentile).
 Prints figures; asserts nothing. One size at a time: never time two runs at once on two cores.
 """
 
@@ -18,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import sys
 import tempfile
 import time
@@ -27,17 +30,20 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._peak_rss import mb, peak_rss  # noqa: E402
-from hgym_core.data.demo import hiv_schema, simulate_long_tailed_cohort  # noqa: E402
+from benchmarks.quality_bench import table as score_table  # noqa: E402
+from hgym_core.data.demo import hiv_schema, simulate_hiv_cohort, simulate_long_tailed_cohort  # noqa: E402
 from hgym_core.data.io import read_table, write_table  # noqa: E402
+from hgym_core.data.schema import Schema  # noqa: E402
+from hgym_core.evaluation import Report  # noqa: E402
 
-QUALITY_SCORES = ("column shapes", "discriminative score", "sequence-length similarity", "DCR share")
+COHORTS = {"long-tailed": simulate_long_tailed_cohort, "built-in": simulate_hiv_cohort}
 
 
-def write_cohort(patients: int, longest: int | None, folder: Path) -> tuple[Path, Path, dict]:
-    table = simulate_long_tailed_cohort(n_patients=patients)
+def write_cohort(cohort: str, patients: int, longest: int | None, folder: Path) -> tuple[Path, Path, dict]:
+    table = COHORTS[cohort](n_patients=patients, seed=0)
     if longest is not None:
         table = table[table["Timestep"] < longest]
-    data, schema = folder / f"long-tailed-{patients}.csv.gz", folder / f"long-tailed-{patients}.schema.json"
+    data, schema = folder / f"{cohort}-{patients}.csv.gz", folder / f"{cohort}-{patients}.schema.json"
     write_table(table, data)
     schema.write_text(hiv_schema(table).to_json())
     rows = table.groupby("PatientID").size()
@@ -69,18 +75,22 @@ def sample(run: Path, patients: int, out: Path, threads: int) -> dict:
     return {"sample_peak": peak, "syn_median": float(rows.median()), "syn_p99": float(rows.quantile(0.99))}
 
 
-def quality(run: Path, synthetic: Path, folder: Path) -> dict:
-    report = folder / "report"
+def quality(run: Path, real: Path, schema: Path, synthetic: Path, folder: Path) -> list[str]:
+    """One line per score of the quality benchmark's table: value / the real-vs-holdout reference."""
+    out = folder / "report"
     code, _, output = peak_rss([sys.executable, "-m", "hgym_core", "evaluate", "--run", str(run), "--synthetic",
-                                str(synthetic), "--out", str(report), "--progress-every", "600"])
+                                str(synthetic), "--out", str(out), "--progress-every", "600"])
     if code != 0:
         raise SystemExit(f"evaluation failed ({code}):\n{output}")
-    scores = json.loads((report / "report.json").read_text())["scores"]
-    found = {}
-    for score in scores:
-        if score.get("name") in QUALITY_SCORES and score.get("variable") in (None, ""):
-            found[score["name"]] = (score.get("value"), score.get("reference"))
-    return found
+    report = Report.from_json(out / "report.json")
+    real_table, synthetic_table = read_table(real), read_table(synthetic)
+    known = Schema.from_json(schema.read_text())
+    values = score_table.score_rows(report, False, real_table, synthetic_table, known, category_gap=True)
+    references = score_table.score_rows(report, True, real_table, real_table, known, category_gap=False)
+    gap_at = score_table.largest_share_gap(real_table, synthetic_table, known)[1]
+    return [f"  {name}: {score_table.cell(value)} / {score_table.cell(references.get(name, (None,))[0])}"
+            + (f" (at {gap_at})" if name == score_table.CATEGORY_GAP else "")
+            for name, (value, _) in values.items()]
 
 
 def main() -> None:
@@ -92,17 +102,19 @@ def main() -> None:
     parser.add_argument("--preset", default="auto")
     parser.add_argument("--quality", action="store_true", help="also score the synthetic table (evaluate --run)")
     parser.add_argument("--work", type=Path, default=None, help="folder for the tables and runs (default: a temp one)")
+    parser.add_argument("--cohort", choices=sorted(COHORTS), default="long-tailed",
+                        help="long-tailed (1 to 250 months) or built-in (the dashboard's, 60 months each)")
     args = parser.parse_args()
 
     work = args.work or Path(tempfile.mkdtemp(prefix="hgym-scale-"))
     work.mkdir(parents=True, exist_ok=True)
-    print(f"long-tailed cohort, preset {args.preset}, budget {args.budget:g} s, {args.threads} threads; work in {work}")
+    print(f"{args.cohort} cohort, preset {args.preset}, budget {args.budget:g} s, {args.threads} threads; work in {work}")
     print("patients | rows | median / p99 / longest rows | steps | steps/s | train wall | train peak | sample peak"
-          + (" | synthetic median / p99 rows | scores (value / reference)" if args.quality else ""))
+          + (" | synthetic median / p99 rows, then scores (value / reference)" if args.quality else ""))
     for patients in args.patients:
-        folder = work / (f"n{patients}" + ("" if args.longest is None else f"-L{args.longest}"))
+        folder = work / (f"{args.cohort}-n{patients}" + ("" if args.longest is None else f"-L{args.longest}"))
         folder.mkdir(parents=True, exist_ok=True)
-        data, schema, shape = write_cohort(patients, args.longest, folder)
+        data, schema, shape = write_cohort(args.cohort, patients, args.longest, folder)
         trained = train(data, schema, folder / "run", args)
         synthetic = folder / "synthetic.csv.gz"
         sampled = sample(folder / "run", patients, synthetic, args.threads)
@@ -110,10 +122,8 @@ def main() -> None:
                 f"{trained['steps']:,} | {trained['steps_per_s']:.2f} | {trained['wall']:.0f} s | "
                 f"{mb(trained['train_peak'])} | {mb(sampled['sample_peak'])}")
         if args.quality:
-            scores = quality(folder / "run", synthetic, folder)
-            line += (f" | {sampled['syn_median']:g} / {sampled['syn_p99']:g} | "
-                     + "; ".join(f"{name} {value:.3f} / {reference if reference is None else round(reference, 3)}"
-                                 for name, (value, reference) in scores.items() if value is not None))
+            line += f" | {sampled['syn_median']:g} / {sampled['syn_p99']:g}\n" + "\n".join(
+                quality(folder / "run", data, schema, synthetic, folder))
         print(line, flush=True)
 
 

@@ -37,7 +37,7 @@ LABELS = {
     "time_budget": "Time budget in minutes (0 = train every epoch)", "static_head": "Static head (once per patient)",
     "static_weight": "Static critic weight", "critic": "Critic", "pack": "Patients per critic input (PacGAN)",
     "marginal_start": "Start at the marginals", "spread_start": "Start numbers at the real spread",
-    "held_in_generator": "Carry held values forward in the generator", "ema_decay": "Averaged generator decay (0 = off)", "gumbel_tau": "Gumbel-softmax temperature (0 = softmax)",
+    "held_in_generator": "Generator carries held values", "ema_decay": "Averaged generator decay (0 = off)", "gumbel_tau": "Gumbel-softmax temperature (0 = softmax)",
     "present_rows_only": "Hide rows after a patient's end", "validation_every": "Validate every N steps (0 = off)",
     "early_stop": "Stop after N validations without gain (0 = never)",
     "memorisation_guard": "Memorisation guard", "dp_epsilon": "Differential privacy ε (0 = off)",

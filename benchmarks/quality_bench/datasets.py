@@ -73,6 +73,13 @@ def _patient_per_center(table: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     return table, ["patient = centre + id (ids restart at 1 in each centre): `id` = \"<center>-<id>\""]
 
 
+def _drop_copy(column: str, why: str) -> Callable[[pd.DataFrame], tuple[pd.DataFrame, list[str]]]:
+    """Drop a column that another one already holds, and say so (a tool would be scored twice on it)."""
+    def prepare(table: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+        return table.drop(columns=[column]), [f"dropped `{column}`: {why}"]
+    return prepare
+
+
 SOURCES: dict[str, Source] = {
     "hiv": Source("Built-in simulated HIV cohort", "PatientID", "Timestep",
                   lambda: simulate_hiv_cohort(n_patients=HIV_PATIENTS, seed=0)),
@@ -84,6 +91,14 @@ SOURCES: dict[str, Source] = {
     "respiratory": Source("geepack respiratory", "id", "visit", rdataset("geepack", "respiratory"),
                           ("center", "treat", "sex", "age", "outcome"), _patient_per_center),
     "autism": Source("HLMdiag autism", "childid", "age2", rdataset("HLMdiag", "autism"), ("vsae",)),
+    # Long headache diaries: 133 patients, 7 to 121 days each, irregular days.
+    "kosteckidillon": Source("carData KosteckiDillon", "id", "time", rdataset("carData", "KosteckiDillon"),
+                             ("dos", "headache", "airq", "medication"),
+                             _drop_copy("dos", "the day of the study, the time column plus a per-patient offset")),
+    # A large cohort of short records: 4,856 children, three occasions each.
+    "muscatine": Source("geepack muscatine", "id", "occasion", rdataset("geepack", "muscatine"),
+                        ("obese", "numobese", "base_age", "age"),
+                        _drop_copy("numobese", "`obese` as 0/1 (1 = yes), empty where `obese` is")),
 }
 NAMES = tuple(SOURCES)
 
