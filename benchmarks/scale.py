@@ -2,7 +2,7 @@
 
 Run: .venv/bin/python benchmarks/scale.py [--patients 1000 10000 100000] [--budget 60] [--threads 2]
                                          [--longest 250] [--quality] [--preset auto] [--work DIR]
-                                         [--cohort long-tailed|built-in]
+                                         [--cohort long-tailed|built-in] [--train-flag=--FLAG ...]
 
 For each size it writes the long-tailed built-in cohort (``demo --follow-up varying``: 1 to 250
 months a patient, median 9; ``--longest`` cuts every patient there, for a series against the
@@ -55,7 +55,7 @@ def train(data: Path, schema: Path, run: Path, args: argparse.Namespace) -> dict
     started = time.perf_counter()
     code, peak, output = peak_rss([sys.executable, "-m", "hgym_core", "train", str(data), "--schema", str(schema),
                                    "--out", str(run), "--preset", args.preset, "--time-budget", f"{args.budget}s",
-                                   "--cpu-threads", str(args.threads), "--progress-every", "600"])
+                                   "--cpu-threads", str(args.threads), "--progress-every", "600", *args.train_flag])
     wall = time.perf_counter() - started
     if code != 0:
         raise SystemExit(f"training failed ({code}):\n{output}")
@@ -102,6 +102,8 @@ def main() -> None:
     parser.add_argument("--preset", default="auto")
     parser.add_argument("--quality", action="store_true", help="also score the synthetic table (evaluate --run)")
     parser.add_argument("--work", type=Path, default=None, help="folder for the tables and runs (default: a temp one)")
+    parser.add_argument("--train-flag", action="append", default=[], metavar="FLAG",
+                        help="one more argument for `train` (repeat it), e.g. --train-flag=--no-steady-labels")
     parser.add_argument("--cohort", choices=sorted(COHORTS), default="long-tailed",
                         help="long-tailed (1 to 250 months) or built-in (the dashboard's, 60 months each)")
     args = parser.parse_args()

@@ -21,7 +21,7 @@ from pages._session import Slot, Train
 # Shown at once; the rest sit in the "Advanced settings" expander.
 BASIC = ("time_budget", "epochs", "max_patients", "holdout", "batch_size", "seed", "device", "dp_epsilon")
 ADVANCED = ("hidden_dim", "latent_dim", "n_critic", "lambda_gp", "lambda_corr", "lr", "betas", "curriculum",
-            "corr_cap", "critic", "pack", "marginal_start", "spread_start", "held_in_generator", "static_head", "static_weight", "gumbel_tau", "ema_decay", "present_rows_only",
+            "corr_cap", "critic", "pack", "marginal_start", "spread_start", "held_in_generator", "static_head", "static_weight", "gumbel_tau", "steady_labels", "ema_decay", "present_rows_only",
             "validation_every",
             "early_stop", "cpu_threads", "checkpoint_every", "checkpoint_seconds", "memorisation_guard", "dp_delta",
             "dp_clip", "dp_time_range")
@@ -38,6 +38,7 @@ LABELS = {
     "static_weight": "Static critic weight", "critic": "Critic", "pack": "Patients per critic input (PacGAN)",
     "marginal_start": "Start at the marginals", "spread_start": "Start numbers at the real spread",
     "held_in_generator": "Generator carries held values", "ema_decay": "Averaged generator decay (0 = off)", "gumbel_tau": "Gumbel-softmax temperature (0 = softmax)",
+    "steady_labels": "One Gumbel draw per patient",
     "present_rows_only": "Hide rows after a patient's end", "validation_every": "Validate every N steps (0 = off)",
     "early_stop": "Stop after N validations without gain (0 = never)",
     "memorisation_guard": "Memorisation guard", "dp_epsilon": "Differential privacy ε (0 = off)",
@@ -52,7 +53,7 @@ OPTIONAL_FLOATS = {"gumbel_tau": "%.2f", "time_budget": "%.1f", "ema_decay": "%.
                    "dp_epsilon": "%.2f", "dp_delta": "%.1e"}
 FLOAT_STEPS = {"lr": 1e-4, "holdout": 0.05, "gumbel_tau": 0.05, "ema_decay": 0.01, "checkpoint_seconds": 10.0,
                "dp_epsilon": 0.5, "dp_delta": 1e-6, "dp_clip": 0.1}   # the others step by 1
-CHECKBOXES = ("corr_cap", "marginal_start", "spread_start", "held_in_generator", "static_head", "present_rows_only", "memorisation_guard")
+CHECKBOXES = ("corr_cap", "marginal_start", "spread_start", "held_in_generator", "steady_labels", "static_head", "present_rows_only", "memorisation_guard")
 SECONDS_PER_UNIT = {"time_budget": 60.0}   # the widget shows minutes, the setting holds seconds
 FLOAT_MAX = {"holdout": 0.9, "ema_decay": 0.999}
 # The settings a preset fits to the data (see fit_to_data).
@@ -188,23 +189,21 @@ def read_values() -> TrainConfig:
     return TrainConfig.from_dict(values)
 
 
-def _lengths(text: str) -> tuple[int, ...] | None:
+def _numbers(text: str, kind: type, setting: str, example: str, empty_means: str) -> tuple | None:
+    """The numbers a text field lists, separated by commas, semicolons or spaces; None when empty."""
     parts = [part for part in text.replace(";", ",").replace(" ", ",").split(",") if part]
     if not parts:
         return None
     try:
-        return tuple(int(part) for part in parts)
+        return tuple(kind(part) for part in parts)
     except ValueError:
-        raise HGymError(f"Setting 'curriculum' must list whole numbers separated by commas, e.g. '10, 20, 30' "
-                        f"(got {text!r}); leave it empty for the automatic curriculum.") from None
+        raise HGymError(f"Setting '{setting}' must list {'whole numbers' if kind is int else 'numbers'} separated "
+                        f"by commas, e.g. '{example}' (got {text!r}); leave it empty for {empty_means}.") from None
+
+
+def _lengths(text: str) -> tuple[int, ...] | None:
+    return _numbers(text, int, "curriculum", "10, 20, 30", "the automatic curriculum")
 
 
 def _times(text: str) -> tuple[float, float] | None:
-    parts = [part for part in text.replace(";", ",").replace(" ", ",").split(",") if part]
-    if not parts:
-        return None
-    try:
-        return tuple(float(part) for part in parts)
-    except ValueError:
-        raise HGymError(f"Setting 'dp_time_range' must be two numbers separated by a comma, e.g. '0, 730' "
-                        f"(got {text!r}); leave it empty for none.") from None
+    return _numbers(text, float, "dp_time_range", "0, 730", "none")

@@ -70,6 +70,15 @@ def copy_run(template: Path, models: Path, name: str) -> Path:
     return folder
 
 
+def generate_from(template: Path, models: Path, patients: int) -> AppTest:
+    """The Generate page after one click of Generate with ``patients`` patients of a copy of ``template``."""
+    copy_run(template, models, "tiny")
+    at = open_app("generate")
+    at.number_input(key="generate.patients").set_value(patients)
+    at.button(key="btn.generate").click().run()
+    return at
+
+
 def texts(elements) -> str:
     """All values of a list of AppTest text elements, joined, for 'is this shown' assertions."""
     return "\n".join(str(element.value) for element in elements)

@@ -160,3 +160,15 @@ def test_progress_line_shows_epoch_length_losses_speed_and_eta():
                        log=[], error=None)
     assert progress_line(snap) == ("epoch 2/3 | L 20 | step 45/120 | D -3.215 W 1.234 G 0.543 Corr 0.120 | "
                                    "2.50 step/s | ETA 1:00:30")
+
+
+def test_with_a_time_budget_the_progress_line_counts_the_budget_not_the_epochs_it_never_reaches():
+    last = {"d_loss": -3.2149, "w": 1.2345, "g_loss": 0.5432, "corr": 0.12}
+    snap = JobSnapshot(name="r", status="running", epoch=1234, epochs_target=1_000_000, length=60, step=2345,
+                       steps_target=3_000_000, steps_per_second=2.5, eta_seconds=530.0, elapsed_seconds=70.0,
+                       history={}, last=last, log=[], error=None, time_budget=600.0, budget_left=530.0)
+    assert progress_line(snap) == ("epoch 1,234 | L 60 | step 2,345 | 1:10 of 10:00 budget | D -3.215 W 1.234 "
+                                   "G 0.543 Corr 0.120 | 2.50 step/s | ETA 8:50")
+    assert progress_line(JobSnapshot(name="r", status="running", epoch=0, epochs_target=0, length=0, step=0,
+                                     steps_target=0, steps_per_second=None, eta_seconds=None, elapsed_seconds=3.0,
+                                     history={}, last=None, log=[], error=None)).startswith("starting (reading")

@@ -93,3 +93,33 @@ def test_spans_that_do_not_tile_the_features_are_rejected_by_name():
         Critic(gap, hidden_dim=4)
     with pytest.raises(HGymError, match="no variables"):
         Generator([], latent_dim=4, hidden_dim=4)
+
+
+def test_one_gumbel_draw_per_patient_keeps_a_near_tie_label_steady_over_its_steps():
+    """steady_labels: with fresh noise at each step a label between two nearly equal classes flips
+    from step to step (drug regimens switched 7x too often); one draw per patient keeps it, and
+    each step's share of a class is still the logits' share over patients."""
+    from hgym_core.gan.models import Gumbel
+
+    head = OutputHead(make_spans(0, (2,)))
+    logits = torch.zeros(4000, 30, 2)   # an exact tie at every step
+    fresh = head(logits, Gumbel(0.2, torch.Generator().manual_seed(0)))
+    steady = head(logits, Gumbel(0.2, torch.Generator().manual_seed(0), per_patient=True))
+    flips = {name: (out.argmax(-1)[:, 1:] != out.argmax(-1)[:, :-1]).float().mean().item()
+             for name, out in (("fresh", fresh), ("steady", steady))}
+    assert flips["fresh"] == pytest.approx(0.5, abs=0.02) and flips["steady"] == 0.0
+    assert steady.argmax(-1)[:, 0].float().mean().item() == pytest.approx(0.5, abs=0.03)
+    static = head(torch.zeros(4000, 2), Gumbel(0.2, torch.Generator().manual_seed(0), per_patient=True))
+    assert static.argmax(-1).float().mean().item() == pytest.approx(0.5, abs=0.03)   # no time axis: one draw each
+
+
+def test_the_generators_take_steady_labels_from_the_config():
+    from hgym_core.gan.config import TrainConfig
+    from hgym_core.gan.models import build_generator
+
+    config = TrainConfig(hidden_dim=8, latent_dim=8, gumbel_tau=0.2, steady_labels=True)
+    generator = build_generator(SPANS, config)
+    out = generator.generate(64, 12, torch.Generator().manual_seed(0))
+    # at the start the logits barely move over time, so with one draw per patient labels rarely change
+    labels = out[..., SPANS[4].start:SPANS[4].end].argmax(-1)
+    assert generator.steady_labels and (labels[:, 1:] != labels[:, :-1]).float().mean().item() < 0.2

@@ -9,7 +9,7 @@ import pandas as pd
 from hgym_core.data.schema import Schema
 from hgym_core.synthesizer import Synthesizer
 from pages._session import Generate
-from tests._pages import TINY, copy_run, folders, open_app, small_dataset, texts, tiny_run  # noqa: F401 - fixtures
+from tests._pages import TINY, copy_run, folders, generate_from, open_app, small_dataset, texts, tiny_run  # noqa: F401 - fixtures
 
 
 def test_generate_a_csv_of_100_patients_and_the_schema(folders, tiny_run):
@@ -39,11 +39,7 @@ def test_generate_a_csv_of_100_patients_and_the_schema(folders, tiny_run):
 
 
 def test_the_same_seed_gives_the_same_file_and_parquet_works(folders, tiny_run):
-    models, _ = folders
-    copy_run(tiny_run, models, "tiny")
-    at = open_app("generate")
-    at.number_input(key="generate.patients").set_value(20)
-    at.button(key="btn.generate").click().run()
+    at = generate_from(tiny_run, folders[0], 20)
     first = at.session_state[Generate.result.key]["data"]
     at.button(key="btn.generate").click().run()
     assert at.session_state[Generate.result.key]["data"] == first
@@ -74,10 +70,6 @@ def test_csv_text_a_spreadsheet_would_run_is_quoted_unless_raw_csv_is_ticked(fol
 
 def test_the_preview_shows_empty_cells_empty(folders, tiny_run):
     """Issue 24, item 16: Streamlit writes "None" in a missing cell unless told otherwise."""
-    models, _ = folders
-    copy_run(tiny_run, models, "tiny")
-    at = open_app("generate")
-    at.number_input(key="generate.patients").set_value(5)
-    at.button(key="btn.generate").click().run()
+    at = generate_from(tiny_run, folders[0], 5)
     [preview] = at.dataframe
     assert preview.proto.HasField("placeholder") and preview.proto.placeholder == ""

@@ -17,7 +17,7 @@ from hgym_core.runs.jobs import JobSnapshot
 from hgym_core.runs.privacy_record import one_line, side_car, summary_rows
 from hgym_core.synthesizer import Synthesizer
 from pages._session import Generate
-from tests._pages import copy_run, folders, open_app, tiny_run  # noqa: F401 - fixtures
+from tests._pages import folders, generate_from, open_app, tiny_run  # noqa: F401 - fixtures
 from tests.test_privacy_dp import bounded_schema, dp_config, ragged_table
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -79,11 +79,7 @@ def test_the_progress_line_and_live_words_show_epsilon_and_the_dcr_share():
 
 
 def test_the_generate_pages_schema_json_carries_the_privacy_of_its_run(folders, tiny_run):
-    models, _ = folders
-    copy_run(tiny_run, models, "tiny")
-    at = open_app("generate")
-    at.number_input(key="generate.patients").set_value(10)
-    at.button(key="btn.generate").click().run()
+    at = generate_from(tiny_run, folders[0], 10)
     assert not at.exception, [e.value for e in at.exception]
     side = json.loads(at.session_state[Generate.result.key]["schema"])
     assert side["privacy"]["differential_privacy"] == {"on": False, "meaning": "no formal privacy guarantee"}

@@ -66,3 +66,18 @@ def test_the_steps_a_time_budget_trains_follow_each_lengths_cost():
     assert schedule.steps_within(35.0, costs) == 2 * 4 + 2   # 5 s left: not enough for an L=60 step
     assert schedule.steps_within(1e6, costs) == schedule.total_steps
     assert schedule.steps_within(30.0, costs, overhead=1.0) == 4 + 3   # 18 s an epoch, 12 s left: 2 + 1 steps
+
+
+def test_the_probe_times_a_batch_drawn_as_training_draws_it_with_the_longest_patient_in_it():
+    """On a long-tailed table a batch of the longest patients would time steps padded to hundreds of
+    rows, where training's random batches are mostly short: the estimate would be many times too long."""
+    import pandas as pd
+
+    from hgym_core.runs.estimate import probe_patients
+
+    rows = pd.Series([5] * 990 + [400] * 10, index=[f"p{i}" for i in range(1000)])
+    for seed in range(5):
+        chosen = probe_patients(rows, 64, seed)
+        assert len(chosen) == 64 and rows.idxmax() in chosen
+        assert (rows[list(chosen)] == 400).sum() <= 5   # mostly short, as a random batch is (~0.6 long expected)
+    assert probe_patients(rows.iloc[:10], 64, 0) == set(rows.index[:10])   # fewer patients than a batch: all

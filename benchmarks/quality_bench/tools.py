@@ -23,7 +23,7 @@ import pandas as pd
 
 from hgym_core.data.io import write_table
 from hgym_core.data.schema import Schema
-from hgym_core.gan.config import TrainConfig, describe_choice, preset
+from hgym_core.gan.config import TrainConfig, describe_choice, preset, private_preset
 from hgym_core.runs.service import data_size
 from hgym_core.gan.trainer import Hooks
 from hgym_core.synthesizer import Synthesizer
@@ -61,14 +61,20 @@ class ToolRun:
 
 # ---- the project -------------------------------------------------------------------------
 def project_config(preset_name: str, seed: int, threads: int, train: pd.DataFrame, schema: Schema,
-                   budget_seconds: float) -> TrainConfig:
+                   budget_seconds: float, dp_epsilon: float | None = None,
+                   dp_time_range: tuple[float, float] | None = None) -> TrainConfig:
     """The preset fitted to the training table with ``budget_seconds`` of training, as the command
     line makes it, its own holdout included: the auto preset's validation and memorisation guard
     keep that share of the training split out, as they do for a user (the benchmark's holdout stays
-    unseen by every tool and scores them all)."""
+    unseen by every tool and scores them all). With ``dp_epsilon``, differentially private as the
+    command line makes ``--dp-epsilon`` (``private_preset``: what reads the patients outside the
+    private steps turned off)."""
     size = data_size(train, schema, TrainConfig(seed=seed))
-    return preset(preset_name, size, time_budget=budget_seconds).replace(seed=seed, device="cpu",
-                                                                         cpu_threads=threads)
+    config = preset(preset_name, size, time_budget=budget_seconds).replace(seed=seed, device="cpu",
+                                                                           cpu_threads=threads)
+    if dp_epsilon is None:
+        return config
+    return private_preset(config, {"dp_epsilon": dp_epsilon, "dp_time_range": dp_time_range})
 
 
 def train_project(train: pd.DataFrame, schema: Schema, config: TrainConfig, budget_seconds: float) -> Synthesizer:

@@ -211,14 +211,21 @@ def _draw(job: TrainingJob, every: float, terminated: threading.Event) -> None:
 
 
 def progress_line(snap: JobSnapshot) -> str:
-    """'epoch 2/3 | L 20 | step 45/120 | D -3.21 W 1.23 G 0.54 Corr 0.120 | 2.3 step/s | ETA 0:31'."""
+    """'epoch 2/3 | L 20 | step 45/120 | D -3.21 W 1.23 G 0.54 Corr 0.120 | 2.3 step/s | ETA 0:31'; with
+    a time budget it counts the budget, not the epochs the budget never reaches:
+    'epoch 2 | L 20 | step 45 | 1:10 of 10:00 budget | D … | 2.3 step/s | ETA 8:52'."""
     if not snap.last:
-        return "starting..."
+        return "starting (reading the table, building the model)..."
     last = snap.last
     rate = f"{snap.steps_per_second:.2f} step/s" if snap.steps_per_second else "-- step/s"
     eta = _clock(snap.eta_seconds) if snap.eta_seconds is not None else "--"
-    return (f"epoch {snap.epoch}/{snap.epochs_target} | L {snap.length} | step {snap.step}/{snap.steps_target} | "
-            f"D {last['d_loss']:.3f} W {last['w']:.3f} G {last['g_loss']:.3f} Corr {last['corr']:.3f} | "
+    if snap.time_budget:
+        where = f"epoch {snap.epoch:,} | L {snap.length} | step {snap.step:,}"
+        if snap.budget_left is not None:
+            where += f" | {_clock(snap.time_budget - snap.budget_left)} of {_clock(snap.time_budget)} budget"
+    else:
+        where = f"epoch {snap.epoch:,}/{snap.epochs_target:,} | L {snap.length} | step {snap.step:,}/{snap.steps_target:,}"
+    return (f"{where} | D {last['d_loss']:.3f} W {last['w']:.3f} G {last['g_loss']:.3f} Corr {last['corr']:.3f} | "
             f"{rate} | ETA {eta}" + (f" | {privacy_words(snap.privacy)}" if snap.privacy else ""))
 
 
@@ -232,7 +239,13 @@ def _report(job: TrainingJob, out: str) -> int:
     snap = job.snapshot(history_from=sys.maxsize)
     if snap.status == "failed":
         raise HGymError(snap.error or "training failed")
-    summary = f"{snap.status}: epoch {snap.epoch}/{snap.epochs_target}, step {snap.step} in {_clock(snap.elapsed_seconds)}"
+    if snap.time_budget:   # the budget, not the epochs it never reaches, says how far it went
+        summary = f"{snap.status}: epoch {snap.epoch:,}, step {snap.step:,} in {_clock(snap.elapsed_seconds)}"
+    else:
+        summary = (f"{snap.status}: epoch {snap.epoch:,}/{snap.epochs_target:,}, step {snap.step:,} in "
+                   f"{_clock(snap.elapsed_seconds)}")
+    if snap.ended_by:
+        summary += f", ended by {snap.ended_by}"
     if snap.last:
         summary += f" (W {snap.last['w']:.3f}, Corr {snap.last['corr']:.3f})"
     print(f"{summary}; run saved in {out}")

@@ -54,6 +54,9 @@ class TrainConfig:
                                        "once per patient, judged by a critic of their own (as DoppelGANger does)")
     gumbel_tau: float | None = setting(None, "draw each one-hot block as a Gumbel-softmax sample at this temperature "
                                              "(e.g. 0.2, as CTGAN) instead of a softmax; 'none' = softmax (published)")
+    steady_labels: bool = setting(False, "with gumbel_tau: draw each patient's Gumbel noise once and keep it over its "
+                                         "time steps, so a label changes where the generator's logits move, not "
+                                         "where fresh noise flips a near-tie from month to month")
     critic: str = setting("lstm", "'lstm' = Health Gym's critic (published); 'mlp' = a multilayer perceptron over the "
                                   "whole sequence (as DoppelGANger): many times faster")
     marginal_start: bool = setting(False, "start the generator at the data's marginals (its output biases set to "
@@ -179,6 +182,7 @@ DP_OFF = {
                          "patients", None),
     "early_stop": ("early stopping follows that validation score", None),
     "marginal_start": ("the marginal start reads every patient's means", False),
+    "spread_start": ("the spread start fits each number's output to the patients' spread", False),
     "max_patients": ("the subset of patients depends on the others' positions in the table", None),
 }
 
@@ -342,6 +346,8 @@ def describe_choice(name: str, config: TrainConfig, data: DataSize | None) -> st
         ", ".join(str(length) for length in config.curriculum)
     extras = [label for flag, label in ((config.static_head, "static head"),
                                         (config.gumbel_tau is not None, f"Gumbel-softmax at {config.gumbel_tau}"),
+                                        (config.steady_labels and config.gumbel_tau is not None,
+                                         "one Gumbel draw per patient"),
                                         (config.present_rows_only, "padding hidden from the critic"),
                                         (config.marginal_start, "generator started at the marginals"),
                                         (config.spread_start, "numbers started at the real spread"),

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import threading
 
+import numpy as np
 import pandas as pd
 import torch
 
@@ -29,6 +30,17 @@ from hgym_core.runs.schedule import StepCosts
 PROBE_STEPS = {"first": 2, "last": 1}   # the first step of a fresh process warms up; it is not counted
 
 
+def probe_patients(rows_per_patient: pd.Series, batch_size: int, seed: int) -> set:
+    """The ids of one batch drawn at random, as training draws its batches, with the longest patient
+    in it so every curriculum length fits. A step is padded to its own longest patient, so a batch of
+    the table's longest ones would time a step that training rarely takes on a long-tailed table."""
+    order = np.random.default_rng(seed).permutation(len(rows_per_patient))[:batch_size]
+    patients = set(rows_per_patient.index[order]) | {rows_per_patient.idxmax()}
+    if len(patients) > batch_size:   # the longest was not drawn: it takes the last drawn one's place
+        patients.discard(rows_per_patient.index[order[-1]])
+    return patients
+
+
 def measure_step_costs(schema: Schema, table: pd.DataFrame, config: TrainConfig, lengths: tuple[int, ...]) -> StepCosts:
     """Seconds per generator step at the shortest and the longest of ``lengths``, measured now.
 
@@ -37,8 +49,7 @@ def measure_step_costs(schema: Schema, table: pd.DataFrame, config: TrainConfig,
     """
     checked = check(table, schema)
     sizes = checked.groupby(schema.id_column, sort=False).size()
-    # One full batch (the table's longest patients, so every L fits), the size a training step sees.
-    patients = sizes.sort_values(ascending=False, kind="stable").index[:config.batch_size]
+    patients = probe_patients(sizes, config.batch_size, config.seed)
     sample = checked[checked[schema.id_column].isin(patients)]
     encoder = Encoder.fit(sample, schema, length_block=config.static_head)   # the run's own layout
     cohort = encoder.encode(sample)
