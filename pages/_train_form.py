@@ -21,7 +21,7 @@ from pages._session import Slot, Train
 # Shown at once; the rest sit in the "Advanced settings" expander.
 BASIC = ("time_budget", "epochs", "max_patients", "holdout", "batch_size", "seed", "device", "dp_epsilon")
 ADVANCED = ("hidden_dim", "latent_dim", "n_critic", "lambda_gp", "lambda_corr", "lr", "betas", "curriculum",
-            "corr_cap", "critic", "pack", "marginal_start", "spread_start", "held_in_generator", "static_head", "static_weight", "gumbel_tau", "steady_labels", "ema_decay", "present_rows_only",
+            "corr_cap", "critic", "pack", "marginal_start", "spread_start", "held_in_generator", "static_head", "static_weight", "gumbel_tau", "steady_labels", "held_labels", "ema_decay", "present_rows_only",
             "validation_every",
             "early_stop", "cpu_threads", "checkpoint_every", "checkpoint_seconds", "memorisation_guard", "dp_delta",
             "dp_clip", "dp_time_range")
@@ -38,7 +38,7 @@ LABELS = {
     "static_weight": "Static critic weight", "critic": "Critic", "pack": "Patients per critic input (PacGAN)",
     "marginal_start": "Start at the marginals", "spread_start": "Start numbers at the real spread",
     "held_in_generator": "Generator carries held values", "ema_decay": "Averaged generator decay (0 = off)", "gumbel_tau": "Gumbel-softmax temperature (0 = softmax)",
-    "steady_labels": "One Gumbel draw per patient",
+    "steady_labels": "One Gumbel draw per patient", "held_labels": "Generator carries labels forward",
     "present_rows_only": "Hide rows after a patient's end", "validation_every": "Validate every N steps (0 = off)",
     "early_stop": "Stop after N validations without gain (0 = never)",
     "memorisation_guard": "Memorisation guard", "dp_epsilon": "Differential privacy ε (0 = off)",
@@ -53,7 +53,7 @@ OPTIONAL_FLOATS = {"gumbel_tau": "%.2f", "time_budget": "%.1f", "ema_decay": "%.
                    "dp_epsilon": "%.2f", "dp_delta": "%.1e"}
 FLOAT_STEPS = {"lr": 1e-4, "holdout": 0.05, "gumbel_tau": 0.05, "ema_decay": 0.01, "checkpoint_seconds": 10.0,
                "dp_epsilon": 0.5, "dp_delta": 1e-6, "dp_clip": 0.1}   # the others step by 1
-CHECKBOXES = ("corr_cap", "marginal_start", "spread_start", "held_in_generator", "steady_labels", "static_head", "present_rows_only", "memorisation_guard")
+CHECKBOXES = ("corr_cap", "marginal_start", "spread_start", "held_in_generator", "steady_labels", "held_labels", "static_head", "present_rows_only", "memorisation_guard")
 SECONDS_PER_UNIT = {"time_budget": 60.0}   # the widget shows minutes, the setting holds seconds
 FLOAT_MAX = {"holdout": 0.9, "ema_decay": 0.999}
 # The settings a preset fits to the data (see fit_to_data).

@@ -57,6 +57,13 @@ def test_the_static_head_generates_static_values_once_and_presence_from_the_leng
     assert torch.equal(present, (torch.arange(encoder.max_length)[None, :] < rows[:, None]).float())
     decoded = encoder.decode(x)   # the decoder reads the same lengths
     assert decoded.groupby("id", sort=False).size().tolist() == rows.long().tolist()
+    # The network runs on each patient's own rows; the rows after its end repeat its last row,
+    # as real patients are padded (EncodedCohort.padded), all but __present__.
+    last = x[torch.arange(32), rows - 1]
+    kept = [i for i in range(x.shape[-1]) if i not in range(encoder._span[PRESENT].start, encoder._span[PRESENT].end)]
+    after = torch.arange(encoder.max_length)[None, :] >= rows[:, None]
+    assert bool(after.any())
+    torch.testing.assert_close(x[after][:, kept], last[:, None].expand_as(x)[after][:, kept])
 
 
 def test_the_static_head_learns_the_joint_of_a_static_value_and_the_length():

@@ -104,10 +104,12 @@ def run_project(train: pd.DataFrame, schema: Schema, config: TrainConfig, preset
     write_table(synthetic, out_csv)
     trainer = synthesizer.trainer
     steps = trainer.position.step
+    private = "" if trainer.private is None else \
+        f"; ε spent {trainer.private.epsilon():.2f} at δ {trainer.private.plan.delta:.2g}"
     return ToolRun("project", out_csv, fit_seconds, sample_seconds, round(steps / trainer.steps_per_epoch, 2),
                    project_version(),
                    f"{describe_choice(preset_name, config, None)} {steps} steps ({synthesizer.status}: "
-                   f"{trainer.end_reason() or 'stopped'})")
+                   f"{trainer.end_reason() or 'stopped'}){private}")
 
 
 def project_version() -> str:

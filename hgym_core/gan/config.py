@@ -57,6 +57,9 @@ class TrainConfig:
     steady_labels: bool = setting(False, "with gumbel_tau: draw each patient's Gumbel noise once and keep it over its "
                                          "time steps, so a label changes where the generator's logits move, not "
                                          "where fresh noise flips a near-tie from month to month")
+    held_labels: bool = setting(False, "the generator carries each time-varying label forward between gates of its "
+                                       "own, which start at the label's real change rate (a regimen that is "
+                                       "switched now and then, not redrawn every month)")
     critic: str = setting("lstm", "'lstm' = Health Gym's critic (published); 'mlp' = a multilayer perceptron over the "
                                   "whole sequence (as DoppelGANger): many times faster")
     marginal_start: bool = setting(False, "start the generator at the data's marginals (its output biases set to "
@@ -348,6 +351,7 @@ def describe_choice(name: str, config: TrainConfig, data: DataSize | None) -> st
                                         (config.gumbel_tau is not None, f"Gumbel-softmax at {config.gumbel_tau}"),
                                         (config.steady_labels and config.gumbel_tau is not None,
                                          "one Gumbel draw per patient"),
+                                        (config.held_labels, "labels carried forward by the generator"),
                                         (config.present_rows_only, "padding hidden from the critic"),
                                         (config.marginal_start, "generator started at the marginals"),
                                         (config.spread_start, "numbers started at the real spread"),

@@ -26,8 +26,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from hgym_core.data.encoding import LENGTH, PRESENT, Span
+from hgym_core.data.encoding import LENGTH, PRESENT, EncodedCohort, Span
 from hgym_core.errors import HGymError
+from hgym_core.gan.label_hold import LabelHold
 from hgym_core.gan.values import ValueStructure
 
 
@@ -120,18 +121,21 @@ class Generator(nn.Module):
     """
 
     def __init__(self, spans: Sequence[Span], latent_dim: int = 128, hidden_dim: int = 128,
-                 gumbel_tau: float | None = None, structure: nn.Module | None = None, steady_labels: bool = False):
+                 gumbel_tau: float | None = None, structure: nn.Module | None = None, steady_labels: bool = False,
+                 label_hold: LabelHold | None = None):
         super().__init__()
         self.spans = list(spans)
         self.latent_dim = latent_dim
         self.gumbel_tau = gumbel_tau
         self.steady_labels = steady_labels   # one Gumbel draw per patient (``Gumbel.per_patient``)
+        self.label_hold = label_hold         # gan/label_hold.py: labels carried between gates, or None
         self.structure = structure   # gan/values.py: a mode's gate and a held value's hold, or None
         self.lstm = nn.LSTM(latent_dim, hidden_dim, batch_first=True, bidirectional=True)
         self.linear1 = nn.Linear(2 * hidden_dim, hidden_dim)
         self.linear2 = nn.Linear(hidden_dim, hidden_dim)
         self.head = OutputHead(spans)
-        self.linear3 = nn.Linear(hidden_dim, self.head.n_features)
+        # the output units, then one gate unit per held label (LabelHold) when asked for
+        self.linear3 = nn.Linear(hidden_dim, self.head.n_features + (label_hold.n_gates if label_hold else 0))
 
     def sample_noise(self, batch: int, length: int, generator: torch.Generator) -> Tensor:
         """z ~ U(0, 1) of shape [batch, length, latent], drawn from ``generator`` on its device."""
@@ -140,7 +144,11 @@ class Generator(nn.Module):
     @torch.no_grad()
     def start_at_marginals(self, means: Tensor) -> None:
         """Start from the data's marginals (``output_biases``); ``means`` [F]: each feature's mean."""
-        self.linear3.bias.copy_(output_biases(self.spans, means))
+        self.linear3.bias[:self.head.n_features].copy_(output_biases(self.spans, means))
+
+    def start_label_gates(self, cohort: EncodedCohort) -> None:
+        """The held labels' gates open at their real change rates (``LabelHold.start_at``)."""
+        self.label_hold.start_at(self.linear3, self.head.n_features, cohort)
 
     def generate(self, batch: int, length: int, noise: torch.Generator) -> Tensor:
         """``batch`` encoded sequences of ``length`` steps [B, L, F], drawing z (then any Gumbel
@@ -151,7 +159,10 @@ class Generator(nn.Module):
         h, _ = self.lstm(z)
         h = F.leaky_relu(self.linear1(h), LEAKY_SLOPE)
         h = F.leaky_relu(self.linear2(h), LEAKY_SLOPE)
-        out = self.head(self.linear3(h), gumbel)
+        logits = self.linear3(h)
+        out = self.head(logits[..., :self.head.n_features], gumbel)
+        if self.label_hold is not None:
+            out = self.label_hold(out, logits[..., self.head.n_features:], gumbel and gumbel.noise)
         return out if self.structure is None else self.structure(out)
 
 
@@ -257,11 +268,13 @@ class StaticHeadGenerator(nn.Module):
     """
 
     def __init__(self, spans: Sequence[Span], latent_dim: int = 128, hidden_dim: int = 128,
-                 gumbel_tau: float | None = None, structure: nn.Module | None = None, steady_labels: bool = False):
+                 gumbel_tau: float | None = None, structure: nn.Module | None = None, steady_labels: bool = False,
+                 label_hold: LabelHold | None = None):
         super().__init__()
         self.spans = list(spans)
         self.n_features = check_spans(spans)
         self.structure = structure   # gan/values.py: a mode's gate and a held value's hold, or None
+        self.label_hold = label_hold   # gan/label_hold.py: labels carried between gates, or None
         self.latent_dim = latent_dim
         self.gumbel_tau = gumbel_tau
         self.steady_labels = steady_labels   # one Gumbel draw per patient for the sequence's labels
@@ -282,7 +295,8 @@ class StaticHeadGenerator(nn.Module):
         self.linear1 = nn.Linear(2 * hidden_dim, hidden_dim)
         self.linear2 = nn.Linear(hidden_dim, hidden_dim)
         self.head = OutputHead(self.head_spans)
-        self.linear3 = nn.Linear(hidden_dim, self.head.n_features)
+        # the output units, then one gate unit per held label (LabelHold) when asked for
+        self.linear3 = nn.Linear(hidden_dim, self.head.n_features + (label_hold.n_gates if label_hold else 0))
         # Outputs are produced as [temporal | static | present]; this puts them in the span layout.
         order = feature_index(temporal) + feature_index(static) + feature_index(derived)
         self.register_buffer("inverse_order", torch.argsort(torch.tensor(order, dtype=torch.long)), persistent=False)
@@ -291,7 +305,11 @@ class StaticHeadGenerator(nn.Module):
     def start_at_marginals(self, means: Tensor) -> None:
         """Start from the data's marginals (``output_biases``); ``means`` [F]: each feature's mean."""
         self.static_net[-1].bias.copy_(output_biases(self.static_output_spans, means[self.static_index]))
-        self.linear3.bias.copy_(output_biases(self.head_spans, means[self.temporal_index]))
+        self.linear3.bias[:self.head.n_features].copy_(output_biases(self.head_spans, means[self.temporal_index]))
+
+    def start_label_gates(self, cohort: EncodedCohort) -> None:
+        """The held labels' gates open at their real change rates (``LabelHold.start_at``)."""
+        self.label_hold.start_at(self.linear3, self.head.n_features, cohort)
 
     def generate(self, batch: int, length: int, noise: torch.Generator) -> Tensor:
         """[B, L, F]; draws z_s [B, latent] (and its Gumbel noise), then z [B, L, latent] (and its
@@ -324,8 +342,10 @@ class StaticHeadGenerator(nn.Module):
         z = uniform_noise(weight, (batch, length, self.latent_dim), noise)
         repeated = static.unsqueeze(1).expand(batch, length, self.static_width)
         inputs = torch.cat([z, repeated], dim=-1)
+        present = None
         if self.length_span is None:
-            parts = [self._rows_out(self.lstm(inputs)[0], gumbel), repeated]
+            temporal = self._rows_out(self.lstm(inputs)[0], gumbel)
+            parts = [temporal, repeated]
         else:
             # Row t is present when t < the patient's rows (its length class + 1), as decoding
             # reads them. Detached: the length is learnt from the static critic (with the other
@@ -343,7 +363,11 @@ class StaticHeadGenerator(nn.Module):
             temporal = own_rows[starts[:, None] + torch.minimum(steps[None, :], rows[:, None] - 1)]
             flag = present.to(static.dtype)
             parts = [temporal, repeated, torch.stack([1.0 - flag, flag], dim=-1)]
+        n = self.head.n_features
+        parts[0] = temporal[..., :n]
         out = torch.cat(parts, dim=-1).index_select(-1, self.inverse_order)
+        if self.label_hold is not None:
+            out = self.label_hold(out, temporal[..., n:], gumbel and gumbel.noise, present)
         return out if self.structure is None else self.structure(out)
 
     def _rows_out(self, h: Tensor, gumbel: Gumbel | None, patient: Tensor | None = None) -> Tensor:
@@ -351,7 +375,9 @@ class StaticHeadGenerator(nn.Module):
         row's patient when h is a patient's rows one after another [R, 2H]."""
         h = F.leaky_relu(self.linear1(h), LEAKY_SLOPE)
         h = F.leaky_relu(self.linear2(h), LEAKY_SLOPE)
-        return self.head(self.linear3(h), gumbel, patient)
+        logits = self.linear3(h)   # the head's, then any gate logits, passed on as they are
+        n = self.head.n_features
+        return torch.cat([self.head(logits[..., :n], gumbel, patient), logits[..., n:]], dim=-1)
 
 
 class StaticCritic(nn.Module):
@@ -378,7 +404,8 @@ def build_generator(spans: Sequence[Span], config, encoder=None) -> nn.Module:
     ``encoder`` (the fitted one) it writes the dose structure the config asks for (gan/values.py)."""
     structure = ValueStructure.of(encoder, config)
     kind = StaticHeadGenerator if config.static_head else Generator
-    return kind(spans, config.latent_dim, config.hidden_dim, config.gumbel_tau, structure, config.steady_labels)
+    return kind(spans, config.latent_dim, config.hidden_dim, config.gumbel_tau, structure, config.steady_labels,
+                LabelHold.of(encoder, config))
 
 
 class Critic(nn.Module):

@@ -141,6 +141,8 @@ class Trainer:
             if config.held_in_generator:
                 means = own_change_rates(means, encoder, self.cohort)
             self.generator.start_at_marginals(means.to(self.device))
+            if self.generator.label_hold is not None:
+                self.generator.start_label_gates(self.cohort)
         if config.spread_start:
             start_at_spread(self.generator, encoder, self.cohort, config.seed)
         # The averaged generator, when asked for: updated after every generator step, sampled from.
