@@ -80,6 +80,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="train the project with differential privacy at this epsilon (the command line's "
                              "--dp-epsilon; the training split's observed ranges are declared public: outside "
                              "the guarantee, said in the table's notes)")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="change one of the project's settings after the preset (JSON value), e.g. "
+                             "--set held_labels=false; repeat it for more (for ablations)")
     parser.add_argument("--tiny", action="store_true",
                         help=f"smoke run: at most {TINY_PATIENTS} patients per dataset, a {TINY_BUDGET_SECONDS:g} s "
                              f"budget unless --budget, PAR {TINY_PEER_EPOCHS} epochs, light scoring")
@@ -95,6 +98,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error("--budget must be a number of seconds above 0")
     if args.threads < 1:
         parser.error("--threads must be at least 1")
+    try:
+        args.set = dict((name.strip(), json.loads(value)) for name, value in (item.split("=", 1) for item in args.set))
+    except ValueError:
+        parser.error(f"--set: give NAME=VALUE with a JSON value, e.g. held_labels=false (got {args.set})")
     if args.dp_epsilon is not None and args.dp_epsilon <= 0:
         parser.error("--dp-epsilon must be above 0 (3 is strong, 10 is weaker)")
     return args
@@ -150,7 +157,7 @@ def run_dataset(name: str, args: argparse.Namespace, out: Path, command: str) ->
     project_schema, time_range = (schema, None) if args.dp_epsilon is None else observed_bounds(schema, train)
     try:
         config = tools.project_config(args.preset, args.seed, args.threads, train, project_schema, budget,
-                                      args.dp_epsilon, time_range)
+                                      args.dp_epsilon, time_range).replace(**args.set)
         runs["project"] = tools.run_project(train, project_schema, config, args.preset, budget, patients, args.seed,
                                             folder / "synthetic-project.csv")
     except HGymError as problem:
