@@ -93,7 +93,9 @@ def test_the_train_forms_epsilon_names_what_dp_turns_off_then_the_bounds_it_need
     at.number_input(key=Train.setting("dp_epsilon").key).set_value(3.0).run()
     problems = start_problems(at)
     assert "Differential privacy" in problems and "validation" in problems and "marginal" in problems
+    assert "the spread start" in problems   # spread_start fits each number's output to the patients' spread
     assert at.button(key=Train.start_button.key).disabled
     at.number_input(key=Train.setting("validation_every").key).set_value(0)
-    at.checkbox(key=Train.setting("marginal_start").key).uncheck().run()
+    at.checkbox(key=Train.setting("marginal_start").key).uncheck()
+    at.checkbox(key=Train.setting("spread_start").key).uncheck().run()
     assert "type 'min' and 'max'" in start_problems(at)   # the built-in cohort's schema has no bounds typed

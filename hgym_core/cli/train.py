@@ -17,8 +17,8 @@ import typing
 
 from hgym_core.cli._limits import add_table_limit_options
 from hgym_core.cli._progress import ProgressLine
-from hgym_core.gan.config import (AUTO_VALIDATION_EVERY, DEFAULT_PRESET, EARLY_STOP_PATIENCE, PRESET_NAMES, TrainConfig,
-                                  describe_choice, preset, private_preset)
+from hgym_core.gan.config import (AUTO_EPOCHS, AUTO_VALIDATION_EVERY, DEFAULT_PRESET, EARLY_STOP_PATIENCE,
+                                  PRESET_NAMES, TrainConfig, describe_choice, preset, private_preset)
 from hgym_core.gan.events import privacy_words
 from hgym_core.errors import HGymError
 from hgym_core.data.demo import DEMO_PATIENTS, DEMO_SEED
@@ -219,14 +219,20 @@ def progress_line(snap: JobSnapshot) -> str:
     last = snap.last
     rate = f"{snap.steps_per_second:.2f} step/s" if snap.steps_per_second else "-- step/s"
     eta = _clock(snap.eta_seconds) if snap.eta_seconds is not None else "--"
-    if snap.time_budget:
-        where = f"epoch {snap.epoch:,} | L {snap.length} | step {snap.step:,}"
-        if snap.budget_left is not None:
-            where += f" | {_clock(snap.time_budget - snap.budget_left)} of {_clock(snap.time_budget)} budget"
-    else:
+    if _counts_epochs(snap):
         where = f"epoch {snap.epoch:,}/{snap.epochs_target:,} | L {snap.length} | step {snap.step:,}/{snap.steps_target:,}"
+    else:
+        where = f"epoch {snap.epoch:,} | L {snap.length} | step {snap.step:,}"
+    if snap.time_budget and snap.budget_left is not None:
+        where += f" | {_clock(snap.time_budget - snap.budget_left)} of {_clock(snap.time_budget)} budget"
     return (f"{where} | D {last['d_loss']:.3f} W {last['w']:.3f} G {last['g_loss']:.3f} Corr {last['corr']:.3f} | "
             f"{rate} | ETA {eta}" + (f" | {privacy_words(snap.privacy)}" if snap.privacy else ""))
+
+
+def _counts_epochs(snap: JobSnapshot) -> bool:
+    """Whether the epochs say how far the run is: not when only auto's never-reached ceiling bounds
+    them and a time budget ends the run."""
+    return not snap.time_budget or snap.epochs_target < AUTO_EPOCHS
 
 
 def _clock(seconds: float) -> str:
@@ -239,11 +245,11 @@ def _report(job: TrainingJob, out: str) -> int:
     snap = job.snapshot(history_from=sys.maxsize)
     if snap.status == "failed":
         raise HGymError(snap.error or "training failed")
-    if snap.time_budget:   # the budget, not the epochs it never reaches, says how far it went
-        summary = f"{snap.status}: epoch {snap.epoch:,}, step {snap.step:,} in {_clock(snap.elapsed_seconds)}"
-    else:
+    if _counts_epochs(snap):
         summary = (f"{snap.status}: epoch {snap.epoch:,}/{snap.epochs_target:,}, step {snap.step:,} in "
                    f"{_clock(snap.elapsed_seconds)}")
+    else:   # the budget, not the epochs it never reaches, says how far it went
+        summary = f"{snap.status}: epoch {snap.epoch:,}, step {snap.step:,} in {_clock(snap.elapsed_seconds)}"
     if snap.ended_by:
         summary += f", ended by {snap.ended_by}"
     if snap.last:
