@@ -351,6 +351,8 @@ def _progress(active: TrainingJob | None, seen: tuple) -> None:
         live_panel(job)
     else:
         draw_panel(job)
+        if active is job:   # it ended while this run drew the page: the buttons above still show it training
+            st.rerun()
     if active is None:
         watch_jobs(registry, seen)   # a job another tab starts shows here within seconds
 
