@@ -351,10 +351,10 @@ def _progress(active: TrainingJob | None, seen: tuple) -> None:
         live_panel(job)
     else:
         draw_panel(job)
-        if active is job:   # it ended while this run drew the page: the buttons above still show it training
-            st.rerun()
-    if active is None:
-        watch_jobs(registry, seen)   # a job another tab starts shows here within seconds
+    # A job another tab starts shows here within seconds; so does the end of one that ended while
+    # this run drew the page (the buttons above still show it training, and no live panel reruns).
+    if active is None or not active.is_active():
+        watch_jobs(registry, seen)
 
 
 # --------------------------------------------------------------------------- page
