@@ -24,6 +24,7 @@ import torch
 from torch import Tensor, nn
 
 from hgym_core.data.encoding import EncodedCohort, Span
+from hgym_core.gan.values import carry_forward, follows_own_patient
 
 # The gate units' weights start this much smaller than the layer's others, so at the start the
 # gates open at the real change rate whatever the hidden state (the bias carries the rate).
@@ -68,12 +69,7 @@ class LabelHold(nn.Module):
         hard = (soft > 0.5).to(soft.dtype) + soft - soft.detach()
         if present is not None:
             hard = hard * present[..., None].to(hard.dtype)
-        opens = torch.cat([torch.ones_like(hard[:, :1]), hard[:, 1:]], dim=1).index_select(-1, self.owner).unbind(1)
-        values = x.index_select(-1, self.columns).unbind(1)
-        carried = [values[0]]
-        for value, gate in zip(values[1:], opens[1:]):
-            carried.append(gate * value + (1 - gate) * carried[-1])
-        return x.index_copy(-1, self.columns, torch.stack(carried, dim=1))
+        return carry_forward(x, self.columns, hard.index_select(-1, self.owner))   # row 0 is always new
 
     @torch.no_grad()
     def start_at(self, layer: nn.Linear, first_gate: int, cohort: EncodedCohort) -> None:
@@ -81,8 +77,7 @@ class LabelHold(nn.Module):
         of a patient's consecutive rows where it differs, over the chance that an opened gate draws
         another class than the one it holds (1 − Σ share²), at least 0.1% so a gate can open."""
         rows = cohort.rows.detach().cpu()
-        later = torch.ones(len(rows), dtype=torch.bool)
-        later[cohort.starts.cpu()] = False
+        later = follows_own_patient(cohort)
         gates = slice(first_gate, first_gate + self.n_gates)
         for g, span in enumerate(self.spans):
             codes = rows[:, span.start:span.end].argmax(dim=-1)

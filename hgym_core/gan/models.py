@@ -342,10 +342,9 @@ class StaticHeadGenerator(nn.Module):
         z = uniform_noise(weight, (batch, length, self.latent_dim), noise)
         repeated = static.unsqueeze(1).expand(batch, length, self.static_width)
         inputs = torch.cat([z, repeated], dim=-1)
-        present = None
+        present, derived = None, []
         if self.length_span is None:
             temporal = self._rows_out(self.lstm(inputs)[0], gumbel)
-            parts = [temporal, repeated]
         else:
             # Row t is present when t < the patient's rows (its length class + 1), as decoding
             # reads them. Detached: the length is learnt from the static critic (with the other
@@ -362,10 +361,9 @@ class StaticHeadGenerator(nn.Module):
             starts = torch.cumsum(rows, 0) - rows
             temporal = own_rows[starts[:, None] + torch.minimum(steps[None, :], rows[:, None] - 1)]
             flag = present.to(static.dtype)
-            parts = [temporal, repeated, torch.stack([1.0 - flag, flag], dim=-1)]
-        n = self.head.n_features
-        parts[0] = temporal[..., :n]
-        out = torch.cat(parts, dim=-1).index_select(-1, self.inverse_order)
+            derived = [torch.stack([1.0 - flag, flag], dim=-1)]
+        n = self.head.n_features   # the head's outputs; any gate logits follow them
+        out = torch.cat([temporal[..., :n], repeated, *derived], dim=-1).index_select(-1, self.inverse_order)
         if self.label_hold is not None:
             out = self.label_hold(out, temporal[..., n:], gumbel and gumbel.noise, present)
         return out if self.structure is None else self.structure(out)

@@ -56,6 +56,24 @@ def _held_numbers(encoder) -> list[tuple]:
     return out
 
 
+def carry_forward(x: Tensor, columns: Tensor, opens: Tensor) -> Tensor:
+    """x [B, L, F] with its ``columns`` carried forward from the row before wherever ``opens``
+    [B, L, len(columns)] is 0 (1: the row's own value; between: a mix, for gradients); row 0 is
+    always its own. A differentiable loop over the steps."""
+    values = x.index_select(-1, columns).unbind(-2)                     # per step [B, C]
+    out = [values[0]]
+    for value, f in zip(values[1:], opens.unbind(-2)[1:]):
+        out.append(f * value + (1 - f) * out[-1])
+    return x.index_copy(-1, columns, torch.stack(out, dim=-2))
+
+
+def follows_own_patient(cohort) -> Tensor:
+    """[R] bool: each row of ``cohort`` (an EncodedCohort) that follows a row of its own patient."""
+    later = torch.ones(len(cohort.rows), dtype=torch.bool)
+    later[cohort.starts.cpu()] = False
+    return later
+
+
 def _index(values: list[int]) -> Tensor:
     return torch.tensor(values, dtype=torch.long)
 
@@ -104,12 +122,7 @@ class ValueStructure(nn.Module):
         # the dosing toy (4 seeds, 240 steps): held share 0.77 on average, 0.73 with the soft flag.
         flags = (flags > 0.5).to(x.dtype) + flags - flags.detach()
         x = x.index_copy(-1, self.flag, flags).index_copy(-1, self.flag - 1, 1 - flags)
-        values = x.index_select(-1, self.held).unbind(-2)                     # per step [B, C]
-        new = flags.index_select(-1, self.owner).unbind(-2)
-        out = [values[0]]
-        for value, f in zip(values[1:], new[1:]):
-            out.append(f * value + (1 - f) * out[-1])
-        return x.index_copy(-1, self.held, torch.stack(out, dim=-2))
+        return carry_forward(x, self.held, flags.index_select(-1, self.owner))
 
 
 @torch.no_grad()
@@ -119,8 +132,7 @@ def own_change_rates(means: Tensor, encoder, cohort) -> Tensor:
     of a patient (the structure sets the flag elsewhere; there its rate is the real dose changes')."""
     means = means.clone()
     rows = cohort.rows.detach().cpu().double()
-    later = torch.ones(len(rows), dtype=torch.bool)
-    later[cohort.starts.cpu()] = False
+    later = follows_own_patient(cohort)
     for _, _, empty, changed in _held_numbers(encoder):
         filled = torch.ones(len(rows), dtype=torch.bool) if empty is None else rows[:, empty] < 0.5
         pairs = later & filled & torch.cat([torch.zeros(1, dtype=torch.bool), filled[:-1]])
